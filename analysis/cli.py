@@ -1,0 +1,123 @@
+"""The `mixlens` command line: the same functions as the dashboard, for scripts and CI.
+
+    mixlens                                  open the dashboard on the sample corpus
+    mixlens open [NAME=]PATH... [--port N] [--host H] [--workspace DIR]
+    mixlens profile [NAME=]PATH... --out DIR [--workspace DIR] [--workers N]
+
+`open` checks every source first (a bad path fails here, with one line, not in the
+browser), then starts Streamlit on the dashboard's entrypoint and hands it the sources and
+settings through environment variables. User errors print one line and exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .formats import FORMATS
+from .profile import Settings, profile, write_outputs
+from .sources import SourceError, resolve_all, sample_specs
+from .tokenizer import DEFAULT_ENCODING, TokenizerError
+from .workspace import DEFAULT_WORKSPACE, Workspace
+
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+BAR = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}"
+ENV_SOURCES, ENV_WORKSPACE, ENV_SETTINGS = "MIXLENS_SOURCES", "MIXLENS_WORKSPACE", "MIXLENS_SETTINGS"
+
+
+def _settings_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sources", nargs="*", metavar="[NAME=]PATH", help="a file, directory or glob; NAME= names it")
+    p.add_argument("--workspace", default=DEFAULT_WORKSPACE, help="cache folder (default: %(default)s)")
+    p.add_argument("--format", choices=FORMATS, help="record format (default: detected per source)")
+    p.add_argument("--text-field", help="field holding the text (implies --format text)")
+    p.add_argument("--txt-lines", action="store_true", help=".txt files hold one document per line")
+    p.add_argument("--encoding", default=DEFAULT_ENCODING, help="tiktoken encoding (default: %(default)s)")
+
+
+def _settings(args) -> Settings:
+    return Settings(args.encoding, args.format, args.text_field, args.txt_lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mixlens", description="Look at an LLM training corpus before training on it.")
+    sub = parser.add_subparsers(dest="command")
+    p_open = sub.add_parser("open", help="open the dashboard (default: the sample corpus)")
+    _settings_args(p_open)
+    p_open.add_argument("--port", type=int, default=8501)
+    p_open.add_argument("--host", default="localhost", help="address to listen on (default: %(default)s)")
+    p_open.add_argument("--headless", action="store_true", help="do not open a browser window")
+    p_prof = sub.add_parser("profile", help="write DIR/docs.parquet and DIR/sources.json")
+    _settings_args(p_prof)
+    p_prof.add_argument("--out", required=True, help="output folder")
+    p_prof.add_argument("--workers", type=int, help="processes (default: all cores)")
+    return parser
+
+
+def cmd_profile(args) -> int:
+    from tqdm import tqdm
+
+    if not args.sources:
+        raise SourceError("profile needs at least one [NAME=]PATH")
+    bars: dict[str, tqdm] = {}
+
+    def progress(fraction: float, message: str) -> None:
+        name = message.split(":", 1)[0]
+        bar = bars.get(name)
+        if bar is None:
+            bar = bars[name] = tqdm(total=1000, desc=name, file=sys.stderr, bar_format=BAR)
+        bar.n = int(fraction * 1000)
+        bar.set_postfix_str(message.split(":", 1)[-1].strip(), refresh=True)
+
+    profiles = profile(args.sources, _settings(args), Workspace(args.workspace), progress, args.workers)
+    for bar in bars.values():
+        bar.close()
+    write_outputs(profiles, args.out)
+    for p in profiles:
+        e = p.entry
+        print(
+            f"{e['name']}: {e['format']}, {e['documents']:,} documents, {e['totals']['tokens']:,} tokens, "
+            f"{e['malformed']:,} malformed records"
+        )
+    print(f"wrote {Path(args.out) / 'docs.parquet'} and {Path(args.out) / 'sources.json'}")
+    return 0
+
+
+def cmd_open(args) -> int:
+    specs = args.sources or sample_specs()
+    resolve_all(specs)  # fail here, with one line, on a bad path
+    env = dict(os.environ)
+    env[ENV_SOURCES] = json.dumps(specs)
+    env[ENV_WORKSPACE] = str(Path(args.workspace).resolve())
+    env[ENV_SETTINGS] = json.dumps(_settings(args).__dict__)
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.port", str(args.port),
+        "--server.address", args.host,
+        "--browser.gatherUsageStats", "false",
+    ]
+    if args.headless:
+        cmd += ["--server.headless", "true"]
+    return subprocess.call(cmd, env=env)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv or ["open"])
+    if args.command is None:
+        args = parser.parse_args(["open", *argv])
+    try:
+        return cmd_profile(args) if args.command == "profile" else cmd_open(args)
+    except (SourceError, TokenizerError) as exc:
+        print(f"mixlens: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

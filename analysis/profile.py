@@ -1,0 +1,215 @@
+"""Profile sources: stream each through the batch function and cache the result.
+
+`profile_source` is the unit of work and of caching. For one source it:
+1. detects the record format from the first records (unless overridden);
+2. streams every file through `profile_batch` on the engine, writing the figures to a
+   Parquet file batch by batch (memory stays flat) and merging field statistics per file;
+3. writes `docs.parquet` and `source.json` atomically into the workspace, under a key of
+   the source's fingerprint + settings, so that a second open reads the cache.
+
+`profile` runs it for several sources, and `write_outputs` writes the `mixlens profile
+--out DIR` contract: `DIR/docs.parquet` and `DIR/sources.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .batch import COLUMNS, COUNT_COLUMNS, profile_batch
+from .engine import LocalEngine
+from .fields import FieldStats, drift
+from .formats import Malformed, Plan, detect
+from .readers import file_size, iter_batches, iter_records, parse_item
+from .sources import Source, SourceError, cache_key, resolve_all
+from .tokenizer import DEFAULT_ENCODING, get_encoding
+from .workspace import Workspace, atomic_path, write_json
+
+PROFILE_VERSION = 1
+MAX_MALFORMED_REPORTED = 20
+DETECT_RECORDS = 256
+INLINE_BYTES = 4 << 20  # below this, starting worker processes costs more than it saves
+SCHEMA = pa.schema(
+    [("source", pa.string()), ("path", pa.string()), ("row", pa.int64()), ("format", pa.string())]
+    + [(c, pa.int64()) for c in COLUMNS if c != "row"]
+)
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Settings:
+    encoding: str = DEFAULT_ENCODING
+    format: str | None = None
+    text_field: str | None = None
+    txt_lines: bool = False
+
+    def key(self) -> dict:
+        return {**asdict(self), "version": PROFILE_VERSION}
+
+
+@dataclass
+class SourceProfile:
+    entry: dict  # the source's sources.json entry
+    docs_path: Path
+
+
+def detect_plan(source: Source, settings: Settings) -> Plan:
+    """Format of the source from the first records of its first readable file."""
+    for f in source.files:
+        records: list[dict] = []
+        batches = iter_batches(f, settings.txt_lines, batch_rows=DETECT_RECORDS, batch_bytes=1 << 20)
+        for row, _, item, encoded in iter_records(batches):
+            if row >= DETECT_RECORDS:
+                break
+            try:
+                record, _ = parse_item(item, encoded)
+            except Malformed:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        if records:
+            try:
+                return detect(records, settings.text_field, settings.format)
+            except Malformed as exc:
+                raise SourceError(f"{f.path}: {exc}") from None
+    where = source.files[0].path if len(source.files) == 1 else source.spec
+    raise SourceError(f"{where}: no readable records in the first {DETECT_RECORDS} records of any file")
+
+
+def profile_source(
+    source: Source,
+    settings: Settings = Settings(),
+    workspace: Workspace | None = None,
+    engine: LocalEngine | None = None,
+    progress: Progress | None = None,
+) -> SourceProfile:
+    """Profile one source, or read its cached profile when the key matches."""
+    workspace = workspace or Workspace()
+    key = cache_key(source, settings.key())
+    folder = workspace.profile_dir(key)
+    if (folder / "docs.parquet").exists() and (folder / "source.json").exists():
+        entry = json.loads((folder / "source.json").read_text())
+        if progress:
+            progress(1.0, f"{source.name}: read from cache")
+        return SourceProfile(entry, folder / "docs.parquet")
+    get_encoding(settings.encoding)  # fail fast, before any work, if it is unavailable
+    plan = detect_plan(source, settings)
+    own_engine = engine is None
+    engine = engine or LocalEngine()
+    try:
+        entry = _run(source, plan, settings, engine, folder, progress)
+    finally:
+        if own_engine:
+            engine.close()
+    entry["cache_key"] = key
+    write_json(folder / "source.json", entry)
+    return SourceProfile(entry, folder / "docs.parquet")
+
+
+def _run(source, plan, settings, engine, folder, progress) -> dict:
+    sizes = {f.path: file_size(f) for f in source.files}
+    total_size = max(1, sum(sizes.values()))
+    finished_size, current, ndocs = 0, None, 0
+    offsets: dict[str, int] = {}  # records seen so far per file: batch rows are local
+    per_file: dict[str, dict] = {}
+    totals = {c: 0 for c in COUNT_COLUMNS}
+    malformed_examples: list[dict] = []
+    counts = {"records": 0, "documents": 0, "malformed": 0, "invalid_utf8_documents": 0}
+
+    def batches():
+        for f in source.files:
+            yield from iter_batches(f, settings.txt_lines)
+
+    with atomic_path(folder / "docs.parquet") as tmp:
+        writer = pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
+        try:
+            inline = 10**9 if total_size < INLINE_BYTES else 0  # small sources: no pool
+            for res in engine.map(profile_batch, batches(), plan, settings.encoding, inline_first=inline):
+                cols = res["columns"]
+                n = len(cols["row"])
+                offset = offsets.get(res["path"], 0)
+                offsets[res["path"]] = offset + res["records"]
+                table = pa.table(
+                    {"source": pa.repeat(source.name, n), "path": pa.repeat(res["path"], n),
+                     "format": pa.repeat(plan.format, n), **cols},
+                    schema=SCHEMA,
+                )
+                if offset:
+                    table = table.set_column(2, "row", pc.add(table["row"], offset))
+                writer.write_table(table)
+                f = per_file.setdefault(res["path"], {"records": 0, "documents": 0, "malformed": 0, "fields": FieldStats()})
+                f["records"] += res["records"]
+                f["documents"] += n
+                f["malformed"] += res["malformed_count"]
+                f["fields"].merge(res["fields"])
+                for c in COUNT_COLUMNS:
+                    totals[c] += pc.sum(table[c]).as_py() or 0
+                counts["invalid_utf8_documents"] += pc.sum(pc.greater(table["invalid_utf8"], 0)).as_py() or 0
+                for m in res["malformed"][: MAX_MALFORMED_REPORTED - len(malformed_examples)]:
+                    malformed_examples.append({"path": res["path"], **m, "row": m["row"] + offset})
+                ndocs += n
+                if res["path"] != current:
+                    finished_size += sizes[current] if current else 0
+                    current = res["path"]
+                if progress:
+                    done = min(1.0, (finished_size + res["pos"]) / total_size)
+                    progress(done, f"{source.name}: {ndocs:,} documents")
+        finally:
+            writer.close()
+        for path, f in per_file.items():
+            if f["records"] and not f["documents"]:
+                first = next((m["error"] for m in malformed_examples if m["path"] == path), "no readable record")
+                raise SourceError(f"{path}: no record could be read as {plan.format}: {first}")
+    fields = FieldStats()
+    for f in per_file.values():
+        fields.merge(f["fields"])
+    for key in ("records", "documents", "malformed"):
+        counts[key] = sum(f[key] for f in per_file.values())
+    return {
+        "name": source.name,
+        "spec": source.spec,
+        "format": plan.format,
+        "plan": asdict(plan),
+        "encoding": settings.encoding,
+        **counts,
+        "malformed_lines": [m["line"] if m["line"] is not None else m["row"] for m in malformed_examples],
+        "malformed_examples": malformed_examples,
+        "totals": totals,
+        "files": [
+            {"path": p, "records": f["records"], "documents": f["documents"], "malformed": f["malformed"]}
+            for p, f in per_file.items()
+        ],
+        "skipped_files": source.skipped,
+        "fields": fields.table(),
+        "drift": drift({p: f["fields"].to_dict() for p, f in per_file.items()}),
+    }
+
+
+def profile(
+    specs: list[str],
+    settings: Settings = Settings(),
+    workspace: Workspace | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> list[SourceProfile]:
+    """Profile several sources (one engine shared between them)."""
+    sources = resolve_all(specs)
+    with LocalEngine(workers) as engine:
+        return [profile_source(s, settings, workspace, engine, progress) for s in sources]
+
+
+def write_outputs(profiles: list[SourceProfile], out: str | Path) -> None:
+    """`DIR/docs.parquet` (all sources) and `DIR/sources.json` (one entry per source)."""
+    import polars as pl
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "docs.parquet") as tmp:
+        pl.scan_parquet([str(p.docs_path) for p in profiles]).sink_parquet(tmp)
+    write_json(out / "sources.json", {p.entry["name"]: p.entry for p in profiles})

@@ -1,0 +1,181 @@
+"""Readers: stream one file as batches of raw items, with bounded memory.
+
+Each file is read in file order into `RawBatch`es. An item is either a raw line (bytes,
+parsed later in a worker so that parsing uses every core) or an already-decoded record
+(from `tables.py`: polars for Parquet, CSV/TSV, Arrow and `hf://`; whole-file JSON). Each
+record's `row` is its 0-based index in the file, counting malformed records; blank lines
+are not records. Line batches keep their blank lines and are numbered by the consumer
+(`iter_records`, or the profile's per-file offsets), so the reader never loops over lines
+in Python: `readlines(hint)` splits them in C.
+
+JSON Lines are validated line by line (polars' `scan_ndjson` raises on the first bad line,
+and we must count and skip bad lines). A `.json` file is JSON Lines when its first line is a
+whole object followed by more lines; otherwise it is one JSON value (see `tables.py`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+from dataclasses import dataclass
+from typing import Iterator
+
+from .decode import BOM, decode, strip_bom
+from .formats import Malformed
+from .sources import SourceError, SourceFile
+
+BATCH_ROWS = 4096  # records per batch for table formats
+BATCH_BYTES = 1 << 20  # bytes per batch for line formats
+
+
+@dataclass
+class RawBatch:
+    path: str
+    items: list
+    encoded: str  # "json_lines" | "text_lines" | "text_file" | "records"
+    line0: int | None = None  # file line number of items[0], for line batches
+    pos: int = 0  # bytes of the file on disk consumed so far, for progress
+    invalid: list[int] | None = None  # invalid UTF-8 bytes per record, for "records"
+
+
+def is_blank(item, encoded: str) -> bool:
+    """Blank lines are not records."""
+    return encoded in ("json_lines", "text_lines") and not item.strip()
+
+
+def iter_records(batches) -> Iterator[tuple[int, int | None, object, str]]:
+    """(row, line, raw item, encoded) for every record of a file's batches, in order."""
+    row = 0
+    for batch in batches:
+        for i, item in enumerate(batch.items):
+            if is_blank(item, batch.encoded):
+                continue
+            yield row, (batch.line0 + i if batch.line0 else None), item, batch.encoded
+            row += 1
+
+
+def parse_item(item, encoded: str) -> tuple[object, int]:
+    """One raw item -> (record, invalid UTF-8 bytes). Raises Malformed."""
+    if encoded == "records":
+        return item, 0
+    if encoded in ("text_lines", "text_file"):
+        text, bad = decode(item.rstrip(b"\r\n") if encoded == "text_lines" else item)
+        return {"text": text}, bad
+    import orjson
+
+    try:
+        return orjson.loads(item), 0
+    except orjson.JSONDecodeError:
+        pass
+    text, bad = decode(item)
+    try:
+        return json.loads(text), bad  # also accepts NaN and lone surrogate escapes
+    except json.JSONDecodeError as exc:
+        raise Malformed(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise Malformed("invalid JSON: nested too deeply") from None
+
+
+def file_size(f: SourceFile) -> int:
+    try:
+        return os.path.getsize(f.path)
+    except OSError:
+        return 0
+
+
+def _position(fh) -> int:
+    """Compressed bytes consumed so far, whatever the stream wrapper."""
+    raw = getattr(fh, "fileobj", None) or getattr(fh, "raw", None) or fh
+    raw = getattr(raw, "_fh", raw)
+    try:
+        return raw.tell()
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
+def open_binary(f: SourceFile):
+    if f.compression == "gzip":
+        return gzip.open(f.path, "rb")
+    if f.compression == "zstd":
+        import zstandard
+
+        raw = open(f.path, "rb")
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+        buffered = io.BufferedReader(reader, buffer_size=1 << 20)
+        buffered._fh = raw  # for progress
+        return buffered
+    return open(f.path, "rb", buffering=1 << 20)
+
+
+def read_all(f: SourceFile) -> bytes:
+    with open_binary(f) as fh:
+        return fh.read()
+
+
+def iter_batches(
+    f: SourceFile, txt_lines: bool = False, batch_rows: int = BATCH_ROWS, batch_bytes: int = BATCH_BYTES
+) -> Iterator[RawBatch]:
+    """Stream the file's items in order. Unreadable files raise SourceError."""
+    from . import tables
+
+    try:
+        if f.path.startswith("hf://"):
+            yield from tables.polars_batches(f, batch_rows)
+        elif f.kind == "jsonl" or (f.kind == "json" and _json_is_lines(f)):
+            yield from _line_batches(f, "json_lines", batch_bytes)
+        elif f.kind == "txt" and txt_lines:
+            yield from _line_batches(f, "text_lines", batch_bytes)
+        elif f.kind == "txt":
+            yield RawBatch(f.path, [strip_bom(read_all(f))], "text_file", pos=file_size(f))
+        elif f.kind == "json":
+            yield from tables.json_batches(f, batch_rows)
+        else:
+            yield from tables.polars_batches(f, batch_rows)
+    except SourceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - gzip, zstandard, polars and pyarrow raise their own types
+        raise SourceError(f"{f.path}: cannot read {f.kind} file: {one_line(exc)}") from exc
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def _json_is_lines(f: SourceFile) -> bool:
+    """Is this `.json` file JSON Lines? Yes when its first line is a whole object and more
+    lines follow, or a lone object that is a record rather than a wrapper of one list."""
+    import orjson
+
+    with open_binary(f) as fh:
+        first = strip_bom(fh.readline()).strip()
+        while not first and fh.peek(1):
+            first = fh.readline().strip()
+        rest = fh.readline().strip()
+        while not rest and fh.peek(1):
+            rest = fh.readline().strip()
+    if not first.startswith(b"{"):
+        return False
+    try:
+        value = orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return False  # a pretty-printed object or array: one JSON value
+    if rest:
+        return True
+    lists = [v for v in value.values() if isinstance(v, list)]
+    return not (len(lists) == 1 and all(isinstance(r, dict) for r in lists[0]))
+
+
+def _line_batches(f, encoded, batch_bytes) -> Iterator[RawBatch]:
+    line0 = 1
+    with open_binary(f) as fh:
+        while True:
+            lines = fh.readlines(batch_bytes)  # whole lines, about batch_bytes of them
+            if not lines:
+                break
+            if line0 == 1 and lines[0].startswith(BOM):
+                lines[0] = lines[0][3:]
+            yield RawBatch(f.path, lines, encoded, line0, _position(fh))
+            line0 += len(lines)

@@ -1,0 +1,121 @@
+"""Summaries of a profile: the tables and series the Overview and Tokens pages show.
+
+Each function takes the per-document frame (`docs.parquet`, as a polars DataFrame) and
+returns a small polars DataFrame, so the same numbers are one call away in a notebook.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+CONTEXT_WINDOWS = {"2k": 2048, "4k": 4096, "8k": 8192, "32k": 32768, "128k": 131072}
+SFT_FORMATS = ("instruction", "prompt_response", "chat", "preference")
+
+
+def load_docs(paths) -> pl.DataFrame:
+    """Concatenate per-source profiles (their schemas may gain columns over versions)."""
+    frames = [pl.read_parquet(p) for p in paths]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+
+
+def source_table(docs: pl.DataFrame, entries: dict[str, dict] | None = None) -> pl.DataFrame:
+    """One row per source: format, documents, tokens, mean/median/p95 tokens, malformed."""
+    table = (
+        docs.group_by("source", maintain_order=True)
+        .agg(
+            pl.col("format").first(),
+            pl.len().alias("documents"),
+            pl.col("tokens").sum().alias("tokens"),
+            pl.col("tokens").mean().alias("mean_tokens"),
+            pl.col("tokens").median().alias("median_tokens"),
+            pl.col("tokens").quantile(0.95, interpolation="linear").alias("p95_tokens"),
+            pl.col("bytes").sum().alias("bytes"),
+        )
+        .with_columns((pl.col("tokens") / pl.col("tokens").sum()).alias("token_share"))
+    )
+    if entries:
+        extra = pl.DataFrame(
+            {
+                "source": list(entries),
+                "records": [e.get("records", 0) for e in entries.values()],
+                "malformed": [e.get("malformed", 0) for e in entries.values()],
+                "format_": [e.get("format") for e in entries.values()],
+            }
+        )
+        table = (
+            extra.join(table, on="source", how="left")
+            .with_columns(pl.col("format").fill_null(pl.col("format_")))
+            .drop("format_")
+            .with_columns(pl.col("documents", "tokens", "bytes").fill_null(0))
+        )
+        cols = ["source", "format", "records", "documents", "malformed"]
+        table = table.select(cols + [c for c in table.columns if c not in cols])
+    return table
+
+
+def context_window_shares(docs: pl.DataFrame, windows: dict[str, int] = CONTEXT_WINDOWS) -> pl.DataFrame:
+    """Share of each source's documents longer than each context window (in tokens)."""
+    return (
+        docs.group_by("source", maintain_order=True)
+        .agg([(pl.col("tokens") > n).mean().alias(f"over_{name}") for name, n in windows.items()])
+        .sort("source")
+    )
+
+
+def chars_per_token(docs: pl.DataFrame) -> pl.DataFrame:
+    """Per source: corpus-level chars per token, and the per-document median."""
+    return (
+        docs.filter(pl.col("tokens") > 0)
+        .group_by("source", maintain_order=True)
+        .agg(
+            (pl.col("chars").sum() / pl.col("tokens").sum()).alias("chars_per_token"),
+            (pl.col("chars") / pl.col("tokens")).median().alias("median_doc_chars_per_token"),
+            (pl.col("bytes").sum() / pl.col("tokens").sum()).alias("bytes_per_token"),
+        )
+        .sort("source")
+    )
+
+
+def sft_parts(docs: pl.DataFrame) -> pl.DataFrame:
+    """Documents of SFT sources with their prompt/response (or chosen/rejected) tokens."""
+    wanted = [c for c in ("prompt_tokens", "response_tokens", "chosen_tokens", "rejected_tokens", "turns") if c in docs.columns]
+    return docs.filter(pl.col("format").is_in(SFT_FORMATS)).select("source", "format", "path", "row", "tokens", *wanted)
+
+
+def in_range(docs: pl.DataFrame, column: str, low: float | None, high: float | None) -> pl.DataFrame:
+    """Documents whose `column` lies in [low, high): the examples behind a histogram bar."""
+    cond = pl.lit(True)
+    if low is not None:
+        cond &= pl.col(column) >= low
+    if high is not None:
+        cond &= pl.col(column) < high
+    return docs.filter(cond)
+
+
+def histogram(docs: pl.DataFrame, column: str = "tokens", bins: int = 50, log: bool = True) -> pl.DataFrame:
+    """Per-source histogram with shared bin edges: source, low, high, documents, share.
+
+    Log bins are spaced evenly in log10 from 1 to the maximum; zeros fall in [0, 1).
+    Each bin keeps its [low, high) edges so that a bar can open its own documents.
+    """
+    import numpy as np
+
+    docs = docs.filter(pl.col(column).is_not_null())
+    values = docs[column]
+    top = float(values.max() or 1) if values.len() else 1.0
+    if log:
+        edges = np.unique(np.concatenate([[0.0], np.logspace(0, np.log10(max(top, 1.0) + 1), bins)]))
+    else:
+        edges = np.linspace(0.0, top + 1, bins + 1)
+    edges[-1] = max(edges[-1], top + 1)
+    bounds = pl.DataFrame({"bin": np.arange(len(edges) - 1), "low": edges[:-1], "high": edges[1:]})
+    idx = pl.Series(np.searchsorted(edges, values.to_numpy(), side="right") - 1)
+    counts = (
+        docs.select("source", idx.alias("bin"))
+        .group_by("source", "bin")
+        .agg(pl.len().alias("documents"))
+        .join(bounds, on="bin", how="left")
+        .with_columns((pl.col("documents") / pl.col("documents").sum().over("source")).alias("share"))
+        .sort("source", "bin")
+    )
+    return counts.select("source", "bin", "low", "high", "documents", "share")

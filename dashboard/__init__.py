@@ -1,0 +1,1 @@
+"""mixlens dashboard: thin Streamlit views over the analysis library."""

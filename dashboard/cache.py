@@ -1,0 +1,78 @@
+"""All of the dashboard's caching, in one place.
+
+- Profiles live in the workspace (parquet + json, keyed by fingerprint + settings); this
+  module only decides when to compute one (with `st.progress`) and keeps the loaded frames
+  in memory with `st.cache_resource`, keyed by the workspace cache keys, so reruns and
+  other sessions share them. The frames are read-only by convention (polars is immutable).
+- Fetched example documents are cached with `st.cache_data` by (path, rows, plan).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from analysis.fetch import fetch
+from analysis.profile import Settings, profile_source
+from analysis.sources import SourceError, cache_key, resolve
+from analysis.summary import load_docs
+from analysis.tokenizer import TokenizerError
+from analysis.workspace import Workspace
+
+
+@dataclass
+class Corpus:
+    docs: pl.DataFrame
+    entries: dict[str, dict]  # source name -> its sources.json entry
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.entries)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _load(folders: tuple[str, ...]) -> tuple[pl.DataFrame, dict[str, dict]]:
+    entries = {}
+    for folder in folders:
+        entry = json.loads((Path(folder) / "source.json").read_text())
+        entries[entry["name"]] = entry
+    return load_docs([Path(f) / "docs.parquet" for f in folders]), entries
+
+
+def load_corpus(specs: list[str], settings: Settings, workspace: str, formats: dict | None = None) -> Corpus:
+    """Profile whatever is not cached yet (with a progress bar), then load it all.
+
+    `formats` overrides the detected format of some specs (chosen in the sidebar)."""
+    ws = Workspace(workspace)
+    folders, errors = [], []
+    for spec in specs:
+        fmt = (formats or {}).get(spec)
+        own = replace(settings, format=fmt, text_field=None) if fmt else settings
+        try:
+            source = resolve(spec)
+            folder = ws.profile_dir(cache_key(source, own.key()))
+            if not (folder / "docs.parquet").exists() or not (folder / "source.json").exists():
+                bar = st.progress(0.0, text=f"Profiling {source.name}…")
+                profile_source(source, own, ws, progress=lambda f, m: bar.progress(f, text=f"Profiling {m}"))
+                bar.empty()
+            folders.append(str(folder))
+        except (SourceError, TokenizerError) as exc:
+            errors.append(str(exc))
+    if not folders:
+        return Corpus(pl.DataFrame(), {}, errors)
+    docs, entries = _load(tuple(folders))
+    return Corpus(docs, entries, errors)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def fetch_docs(path: str, rows: tuple[int, ...], plan_json: str, txt_lines: bool) -> list[dict]:
+    """Example documents by identity, re-read from the source file."""
+    docs = fetch(path, list(rows), json.loads(plan_json), txt_lines)
+    for d in docs:
+        d["record"] = None  # keep the cache small; the text and parts are what we show
+    return docs

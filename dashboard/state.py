@@ -1,0 +1,42 @@
+"""Session-state keys, as constants, and the one place that reads the launch settings.
+
+`mixlens open` passes the sources, workspace and settings through environment variables
+(`MIXLENS_SOURCES`, `MIXLENS_WORKSPACE`, `MIXLENS_SETTINGS`); with none set the app opens
+the bundled sample corpus. The sidebar can then add sources for the session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import streamlit as st
+
+from analysis.profile import Settings
+from analysis.sources import sample_specs
+from analysis.workspace import DEFAULT_WORKSPACE
+
+SPECS = "mixlens_specs"  # list[str]: the sources of this session
+SETTINGS = "mixlens_settings"  # analysis.profile.Settings
+WORKSPACE = "mixlens_workspace"  # str: workspace folder
+FORMATS = "mixlens_formats"  # dict[str, str]: spec -> format chosen when it was added
+CORPUS = "mixlens_corpus"  # dashboard.cache.Corpus of this run
+ADD_ERROR = "mixlens_add_error"  # str | None: the last failed "add source"
+HIST_SELECTION = "mixlens_hist_selection"  # (source, low, high) picked on a histogram
+
+
+def init() -> None:
+    """Fill the session from the launch settings, once per session."""
+    if SPECS not in st.session_state:
+        raw = os.environ.get("MIXLENS_SOURCES")
+        st.session_state[SPECS] = json.loads(raw) if raw else sample_specs()
+    if SETTINGS not in st.session_state:
+        raw = os.environ.get("MIXLENS_SETTINGS")
+        st.session_state[SETTINGS] = Settings(**json.loads(raw)) if raw else Settings()
+    if WORKSPACE not in st.session_state:
+        st.session_state[WORKSPACE] = os.environ.get("MIXLENS_WORKSPACE", DEFAULT_WORKSPACE)
+
+
+def corpus():
+    """The corpus the entrypoint loaded for this run."""
+    return st.session_state[CORPUS]

@@ -1,0 +1,102 @@
+"""Tokens & lengths: distributions per source, chars per token, SFT parts, context windows."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import polars as pl
+import streamlit as st
+
+from analysis.summary import CONTEXT_WINDOWS, chars_per_token, context_window_shares, histogram, sft_parts
+from dashboard import state
+from dashboard.examples import show_examples
+
+corpus = state.corpus()
+encoding = st.session_state[state.SETTINGS].encoding
+st.title("Tokens & lengths")
+st.caption(f"Tokens are `{encoding}` counts with `encode_ordinary` (special-token text counts as text).")
+
+c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+sources = c1.multiselect("Sources", corpus.names, default=corpus.names, key="tokens_sources")
+column = c2.selectbox("Measure", ["tokens", "chars", "words", "bytes", "lines"], key="tokens_measure")
+log_x = c3.toggle("Log x", value=True, key="tokens_log")
+facet = c4.toggle("One panel per source", value=False, key="tokens_facet")
+docs = corpus.docs.filter(pl.col("source").is_in(sources))
+if docs.is_empty():
+    st.info("Pick at least one source.")
+    st.stop()
+
+hist = histogram(docs, column, bins=60, log=log_x)
+fig = px.line(
+    hist.to_pandas(), x="low", y="share", color="source", line_shape="hv", markers=True,
+    facet_row="source" if facet else None, log_x=log_x, custom_data=["source", "low", "high", "documents"],
+    labels={"low": f"{column} per document", "share": "share of the source's documents"},
+    title=f"{column.capitalize()} per document" + (" (log bins)" if log_x else ""),
+)
+fig.update_traces(hovertemplate="%{customdata[0]}<br>[%{customdata[1]:,.0f}, %{customdata[2]:,.0f})<br>%{customdata[3]:,} documents<extra></extra>")
+fig.update_layout(height=260 * len(sources) if facet else 440, margin=dict(t=50, b=10))
+event = st.plotly_chart(fig, key="tokens_hist", on_select="rerun", selection_mode="points")
+points = event.selection.points if event and event.selection else []
+if points:
+    src, low, high, _ = points[0]["customdata"]
+    st.session_state[state.HIST_SELECTION] = (src, column, low, high)
+
+st.subheader("Chars per token")
+cpt = chars_per_token(docs)
+left, right = st.columns([2, 1])
+fig = px.bar(cpt.to_pandas(), x="source", y="chars_per_token", text_auto=".2f", title="Characters per token (corpus level)")
+fig.update_layout(height=320, margin=dict(t=50, b=10))
+left.plotly_chart(fig, key="tokens_cpt")
+right.dataframe(cpt, hide_index=True, key="tokens_cpt_table")
+
+st.subheader("Longer than common context windows")
+windows = context_window_shares(docs)
+st.dataframe(
+    windows, hide_index=True, key="tokens_windows",
+    column_config={c: st.column_config.NumberColumn(c.replace("_", " "), format="percent") for c in windows.columns if c != "source"},
+)
+long = windows.unpivot(index="source", variable_name="window", value_name="share").with_columns(
+    pl.col("window").str.replace("over_", "")
+)
+fig = px.bar(long.to_pandas(), x="window", y="share", color="source", barmode="group",
+             category_orders={"window": list(CONTEXT_WINDOWS)}, title="Share of documents over each window")
+fig.update_layout(height=320, margin=dict(t=50, b=10), yaxis_tickformat=".1%")
+st.plotly_chart(fig, key="tokens_windows_bar")
+
+parts = sft_parts(docs)
+if not parts.is_empty():
+    st.subheader("Prompt vs response (SFT sources)")
+    sample = parts.sample(min(parts.height, 5000), seed=0)
+    pr = sample.filter(pl.col("response_tokens").is_not_null())
+    if not pr.is_empty():
+        fig = px.scatter(pr.to_pandas(), x="prompt_tokens", y="response_tokens", color="source", opacity=0.5,
+                         log_x=True, log_y=True, title="Prompt tokens vs response tokens (one point per document)")
+        fig.update_layout(height=420, margin=dict(t=50, b=10))
+        st.plotly_chart(fig, key="tokens_sft_scatter")
+    pref = sample.filter(pl.col("chosen_tokens").is_not_null())
+    if not pref.is_empty():
+        fig = px.scatter(pref.to_pandas(), x="chosen_tokens", y="rejected_tokens", color="source", opacity=0.5,
+                         log_x=True, log_y=True, title="Chosen vs rejected tokens (preference pairs)")
+        fig.update_layout(height=380, margin=dict(t=50, b=10))
+        st.plotly_chart(fig, key="tokens_pref_scatter")
+    summary = parts.group_by("source", "format").agg(
+        pl.col("prompt_tokens").median().alias("median_prompt"),
+        pl.col("response_tokens").median().alias("median_response"),
+        pl.col("chosen_tokens").median().alias("median_chosen"),
+        pl.col("rejected_tokens").median().alias("median_rejected"),
+        pl.col("turns").mean().alias("mean_turns"),
+    ).sort("source")
+    st.dataframe(summary, hide_index=True, key="tokens_sft_table")
+
+st.subheader("Examples")
+st.caption("Click a point of the histogram, or choose a range here.")
+picked = st.session_state.get(state.HIST_SELECTION)
+src0, col0, low0, high0 = picked if picked and picked[0] in sources else (sources[0], column, 0.0, None)
+e1, e2, e3, e4 = st.columns([2, 1, 1, 1])
+src = e1.selectbox("Source", sources, index=sources.index(src0), key=f"tokens_ex_src_{src0}")
+measure = e2.selectbox("Measure", ["tokens", "chars", "words", "bytes", "lines"], index=["tokens", "chars", "words", "bytes", "lines"].index(col0), key=f"tokens_ex_col_{col0}")
+low = e3.number_input("From (inclusive)", 0.0, value=float(low0), key=f"tokens_ex_low_{low0}")
+high = e4.number_input("To (exclusive, 0 = no limit)", 0.0, value=float(high0 or 0), key=f"tokens_ex_high_{high0}")
+sel = docs.filter((pl.col("source") == src) & (pl.col(measure) >= low))
+if high:
+    sel = sel.filter(pl.col(measure) < high)
+show_examples(sel, key="tokens_examples")

@@ -1,0 +1,134 @@
+"""AppTest for every page: the dashboard renders a corpus without an exception."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def corpus(tmp_path, monkeypatch):
+    web = tmp_path / "web.jsonl"
+    lines = [json.dumps({"text": f"document {i} " + "word " * (i * 7 % 300), "url": f"u{i}"}) for i in range(60)]
+    lines.insert(5, "{not json")
+    web.write_text("\n".join(lines) + "\n")
+    chat = tmp_path / "chat.jsonl"
+    chat.write_text(
+        "\n".join(
+            json.dumps({"messages": [{"role": "user", "content": f"question {i}?"}, {"role": "assistant", "content": "answer " * i}]})
+            for i in range(1, 30)
+        )
+        + "\n"
+    )
+    monkeypatch.setenv("MIXLENS_SOURCES", json.dumps([str(web), f"sft={chat}"]))
+    monkeypatch.setenv("MIXLENS_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.delenv("MIXLENS_SETTINGS", raising=False)
+    return tmp_path
+
+
+def frame(at: AppTest, column: str):
+    """The first table on the page that has `column` (AppTest does not keep table keys)."""
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with a '{column}' column")
+
+
+def run_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_overview_shows_sources_fields_and_malformed_counts(corpus):
+    at = run_app()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Sources"] == "2"
+    assert metrics["Documents"] == str(60 + 29)
+    assert metrics["Malformed records"] == "1"
+    table = frame(at, "token_share")
+    assert list(table["source"]) == ["web", "sft"]
+    assert list(table["format"]) == ["text", "chat"]
+    fields = frame(at, "fill_rate")
+    assert set(fields["field"]) == {"text", "url"}
+    assert any("1 malformed records" in e.label for e in at.expander)
+
+
+def test_overview_examples_show_document_text_as_code(corpus):
+    at = run_app()
+    texts = [c.value for c in at.code]
+    assert texts and all(t.startswith("document ") for t in texts)
+
+
+def test_tokens_page_renders_every_section(corpus):
+    at = run_app()
+    at.switch_page("views/tokens.py").run()
+    assert not at.exception, at.exception
+    headers = [s.value for s in at.subheader]
+    for expected in ("Chars per token", "Longer than common context windows", "Prompt vs response (SFT sources)", "Examples"):
+        assert expected in headers
+    windows = frame(at, "over_2k")
+    assert set(windows["source"]) == {"web", "sft"}
+    assert (windows["over_2k"] == 0).all()
+
+
+def test_tokens_page_log_toggle_and_facets_rerender(corpus):
+    at = run_app()
+    at.switch_page("views/tokens.py").run()
+    at.toggle(key="tokens_log").set_value(False).run()
+    at.toggle(key="tokens_facet").set_value(True).run()
+    assert not at.exception, at.exception
+
+
+def test_adding_a_source_from_the_sidebar_profiles_it(corpus):
+    extra = corpus / "more.csv"
+    extra.write_text('text,lang\n"bonjour, le monde",fr\nhallo welt,de\n')
+    at = run_app()
+    at.sidebar.text_input[0].set_value(f"extra={extra}")
+    at.sidebar.button[0].click().run()
+    assert not at.exception, at.exception
+    assert "extra" in list(frame(at, "token_share")["source"])
+
+
+def test_adding_a_missing_path_shows_one_error_line(corpus):
+    at = run_app()
+    at.sidebar.text_input[0].set_value(str(corpus / "nope.jsonl"))
+    at.sidebar.button[0].click().run()
+    errors = [e.value for e in at.sidebar.error]
+    assert errors == [f"{corpus / 'nope.jsonl'}: no such file or directory"]
+
+
+def test_a_source_with_no_text_field_is_reported_and_the_rest_still_shows(corpus, monkeypatch):
+    bad = corpus / "numbers.jsonl"
+    bad.write_text('{"a": 1}\n{"a": 2}\n')
+    monkeypatch.setenv("MIXLENS_SOURCES", json.dumps([str(corpus / "web.jsonl"), str(bad)]))
+    at = run_app()
+    assert [e.value for e in at.error] == [f"{bad}: missing text field: no string field found (fields: a)"]
+    assert list(frame(at, "token_share")["source"]) == ["web"]
+
+
+def test_second_open_reads_the_workspace_cache(corpus, monkeypatch):
+    run_app()
+    import analysis.profile
+
+    def fail(*a, **k):
+        raise AssertionError("profiled again although the cache matches")
+
+    monkeypatch.setattr(analysis.profile, "_run", fail)
+    run_app()
+
+
+def test_sample_corpus_opens_on_both_pages(monkeypatch, tmp_path):
+    monkeypatch.delenv("MIXLENS_SOURCES", raising=False)
+    monkeypatch.setenv("MIXLENS_WORKSPACE", str(tmp_path / "ws"))
+    at = run_app()
+    table = frame(at, "token_share")
+    assert len(table) >= 6 and (table["documents"] > 0).all()
+    at.switch_page("views/tokens.py").run()
+    assert not at.exception, at.exception
