@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -101,7 +100,9 @@ def cmd_open(args) -> int:
     ]
     if args.headless:
         cmd += ["--server.headless", "true"]
-    return subprocess.call(cmd, env=env)
+    sys.stdout.flush()
+    os.execve(sys.executable, cmd, env)  # become the server: signals reach Streamlit itself
+    return 0  # not reached
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,7 +96,8 @@ def histogram(docs: pl.DataFrame, column: str = "tokens", bins: int = 50, log: b
     """Per-source histogram with shared bin edges: source, low, high, documents, share.
 
     Log bins are spaced evenly in log10 from 1 to the maximum; zeros fall in [0, 1).
-    Each bin keeps its [low, high) edges so that a bar can open its own documents.
+    Each bin keeps its [low, high) edges so that a bar can open its own documents; empty
+    bins are listed with 0 documents so that the curves drop to zero between modes.
     """
     import numpy as np
 
@@ -110,11 +111,11 @@ def histogram(docs: pl.DataFrame, column: str = "tokens", bins: int = 50, log: b
     edges[-1] = max(edges[-1], top + 1)
     bounds = pl.DataFrame({"bin": np.arange(len(edges) - 1), "low": edges[:-1], "high": edges[1:]})
     idx = pl.Series(np.searchsorted(edges, values.to_numpy(), side="right") - 1)
+    counts = docs.select("source", idx.alias("bin")).group_by("source", "bin").agg(pl.len().alias("documents"))
+    grid = docs.select(pl.col("source").unique(maintain_order=True)).join(bounds, how="cross")
     counts = (
-        docs.select("source", idx.alias("bin"))
-        .group_by("source", "bin")
-        .agg(pl.len().alias("documents"))
-        .join(bounds, on="bin", how="left")
+        grid.join(counts, on=["source", "bin"], how="left")  # empty bins count 0, not missing
+        .with_columns(pl.col("documents").fill_null(0))
         .with_columns((pl.col("documents") / pl.col("documents").sum().over("source")).alias("share"))
         .sort("source", "bin")
     )

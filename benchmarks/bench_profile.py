@@ -9,9 +9,10 @@ For each case the texts are written to a JSONL file, then timed three ways:
 - `batch`: `enc.encode_ordinary_batch(texts, num_threads=cores)`;
 - `profile`: `analysis.profile.profile_source` on the file: reading, JSON parsing, format
   rendering, all figures, the Parquet output, and starting the worker pool.
-The ratio is profile throughput / the faster baseline (the target is >= 0.6). Peak RSS is
-sampled over this process and all its children. The `tokens` column is checked against the
-loop's counts for every row.
+Each is run `--repeat` times after a warm-up (imports, tokenizer load) and the median is
+kept. The ratio is profile throughput / the faster baseline (the target is >= 0.6). Peak
+memory is sampled over this process and all its workers. The `tokens` column is checked
+against the loop's counts for every row.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import os
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -52,10 +54,9 @@ CODE = [
 
 
 class PeakRSS:
-    """Samples the memory of this process plus its children every 50 ms.
-
-    PSS (proportional set size) where the system has it: forked workers share pages with
-    the parent, and RSS would count those pages once per process."""
+    """Samples the memory of this process plus its workers every 250 ms, as PSS
+    (proportional set size) where the system reports it: forked workers share the parent's
+    pages, which plain RSS would count once per process."""
 
     def __init__(self):
         self.peak = 0
@@ -72,7 +73,7 @@ class PeakRSS:
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
-            self._stop.wait(0.05)
+            self._stop.wait(0.25)
 
     def __enter__(self):
         self._thread.start()
@@ -114,15 +115,24 @@ def write_corpus(path: Path, make, n: int, seed: int = 0, target_bytes: int = 0)
     return keep
 
 
-def time_baselines(texts: list[str], workers: int) -> tuple[float, float, list[int]]:
+def time_baselines(texts: list[str], workers: int, repeat: int) -> tuple[float, float, list[int]]:
     enc = get_encoding("cl100k_base")
-    t = time.perf_counter()
-    counts = [len(enc.encode_ordinary(x)) for x in texts]
-    loop = time.perf_counter() - t
-    t = time.perf_counter()
-    enc.encode_ordinary_batch(texts, num_threads=workers)
-    batch = time.perf_counter() - t
-    return loop, batch, counts
+    loops, batches = [], []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        counts = [len(enc.encode_ordinary(x)) for x in texts]
+        loops.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        enc.encode_ordinary_batch(texts, num_threads=workers)
+        batches.append(time.perf_counter() - t)
+    return statistics.median(loops), statistics.median(batches), counts
+
+
+def warm_up(workdir: Path, workers: int) -> None:
+    """Profile a tiny file once so that timed runs do not pay one-time imports."""
+    path = workdir / "warm.jsonl"
+    write_corpus(path, short_text, 10_000)
+    time_profile(path, workdir, workers)
 
 
 def time_profile(path: Path, workdir: Path, workers: int) -> tuple[float, int, pl.DataFrame]:
@@ -140,12 +150,14 @@ def time_profile(path: Path, workdir: Path, workers: int) -> tuple[float, int, p
     return elapsed, rss.peak, docs
 
 
-def case(name: str, make, n: int, workdir: Path, workers: int) -> None:
+def case(name: str, make, n: int, workdir: Path, workers: int, repeat: int) -> None:
     path = workdir / f"{name}.jsonl"
     texts = write_corpus(path, make, n)
     mb = path.stat().st_size / 1e6
-    loop, batch, counts = time_baselines(texts, workers)
-    prof, peak, docs = time_profile(path, workdir, workers)
+    loop, batch, counts = time_baselines(texts, workers, repeat)
+    runs = [time_profile(path, workdir, workers) for _ in range(repeat)]
+    prof = statistics.median(r[0] for r in runs)
+    peak, docs = max(r[1] for r in runs), runs[-1][2]
     best = min(loop, batch)
     ok = docs["tokens"].to_list() == counts
     print(
@@ -183,16 +195,18 @@ def main() -> None:
     ap.add_argument("--long", type=int, default=100_000, help="long documents (code files)")
     ap.add_argument("--gb", type=float, default=0, help="also run the flat-memory case on a file this big")
     ap.add_argument("--workers", type=int, default=default_workers())
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per measure; the median is kept")
     ap.add_argument("--dir", default=None, help="scratch folder (default: a temporary one)")
     args = ap.parse_args()
     workdir = Path(args.dir or tempfile.mkdtemp(prefix="mixlens-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"cores: {os.cpu_count()}, workers: {args.workers}, scratch: {workdir}")
     try:
+        warm_up(workdir, args.workers)
         if args.short:
-            case("short", short_text, args.short, workdir, args.workers)
+            case("short", short_text, args.short, workdir, args.workers, args.repeat)
         if args.long:
-            case("long", code_text, args.long, workdir, args.workers)
+            case("long", code_text, args.long, workdir, args.workers, args.repeat)
         if args.gb:
             flat_memory(args.gb, workdir, args.workers)
     finally:

@@ -76,7 +76,7 @@ def server(tmp_path):
         log.close()
 
 
-def test_overview_of_the_sample_corpus_renders_in_chromium(server):
+def test_sample_corpus_overview_and_tokens_pages_render_in_chromium(server):
     from playwright.sync_api import sync_playwright
 
     executable = ensure_chromium()
@@ -97,5 +97,13 @@ def test_overview_of_the_sample_corpus_renders_in_chromium(server):
             assert page.get_by_text("Tokens per source").count() >= 1
             nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
             assert "Overview" in nav and "Tokens & lengths" in nav
+
+            page.get_by_role("link", name="Tokens & lengths").click()
+            page.wait_for_selector("text=Longer than common context windows", timeout=60_000)
+            page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "tokens.png"), full_page=True)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert page.locator(".js-plotly-plot").count() >= 3
         finally:
             browser.close()

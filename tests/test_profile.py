@@ -474,9 +474,10 @@ def test_chars_per_token_skips_empty_documents(frame):
 
 
 def test_linear_histogram_bins_every_document_once(frame):
-    hist = summary.histogram(frame, "tokens", bins=4, log=False)
+    full = summary.histogram(frame, "tokens", bins=4, log=False)
     edges = [0, 5001 / 4, 5001 / 2, 3 * 5001 / 4, 5001]
-    assert hist.filter(pl.col("source") == "a").select("bin", "documents").rows() == [(0, 5)]
+    assert full.filter(pl.col("source") == "a").select("bin", "documents").rows() == [(0, 5), (1, 0), (2, 0), (3, 0)]
+    hist = full.filter(pl.col("documents") > 0)
     assert hist.filter(pl.col("source") == "b").select("bin", "documents").rows() == [(1, 1), (3, 1)]
     assert hist["low"].to_list() == pytest.approx([edges[0], edges[1], edges[3]])
     assert hist["high"].to_list() == pytest.approx([edges[1], edges[2], edges[4]])
@@ -497,5 +498,5 @@ def test_log_histogram_puts_zeros_in_the_first_bin_and_bars_open_their_documents
 
 def test_histogram_leaves_out_documents_without_the_figure(frame):
     hist = summary.histogram(frame, "response_tokens", bins=4, log=False)
-    assert hist["source"].to_list() == ["b", "b"]
+    assert hist["source"].unique().to_list() == ["b"]
     assert hist["documents"].sum() == 2
