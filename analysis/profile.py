@@ -82,6 +82,14 @@ def detect_plan(source: Source, settings: Settings) -> Plan:
     raise SourceError(f"{where}: no readable records in the first {DETECT_RECORDS} records of any file")
 
 
+def cached(source: Source, settings: Settings, workspace: Workspace) -> SourceProfile | None:
+    """The cached profile of this source and settings, if the workspace has it."""
+    folder = workspace.profile_dir(cache_key(source, settings.key()))
+    if (folder / "docs.parquet").exists() and (folder / "source.json").exists():
+        return SourceProfile(json.loads((folder / "source.json").read_text()), folder / "docs.parquet")
+    return None
+
+
 def profile_source(
     source: Source,
     settings: Settings = Settings(),
@@ -91,104 +99,111 @@ def profile_source(
 ) -> SourceProfile:
     """Profile one source, or read its cached profile when the key matches."""
     workspace = workspace or Workspace()
-    key = cache_key(source, settings.key())
-    folder = workspace.profile_dir(key)
-    if (folder / "docs.parquet").exists() and (folder / "source.json").exists():
-        entry = json.loads((folder / "source.json").read_text())
+    hit = cached(source, settings, workspace)
+    if hit is not None:
         if progress:
             progress(1.0, f"{source.name}: read from cache")
-        return SourceProfile(entry, folder / "docs.parquet")
+        return hit
     get_encoding(settings.encoding)  # fail fast, before any work, if it is unavailable
     plan = detect_plan(source, settings)
+    key = cache_key(source, settings.key())
+    folder = workspace.profile_dir(key)
     own_engine = engine is None
     engine = engine or LocalEngine()
     try:
-        entry = _run(source, plan, settings, engine, folder, progress)
+        tally = _run(source, plan, settings, engine, folder / "docs.parquet", progress)
     finally:
         if own_engine:
             engine.close()
-    entry["cache_key"] = key
+    entry = {**tally.entry(source, plan, settings), "cache_key": key}
     write_json(folder / "source.json", entry)
     return SourceProfile(entry, folder / "docs.parquet")
 
 
-def _run(source, plan, settings, engine, folder, progress) -> dict:
+class _Tally:
+    """What a source's entry in sources.json needs, accumulated batch by batch."""
+
+    def __init__(self):
+        self.per_file: dict[str, dict] = {}
+        self.totals = {c: 0 for c in COUNT_COLUMNS}
+        self.invalid_utf8_documents = 0
+        self.malformed: list[dict] = []
+
+    def add(self, res: dict, table: pa.Table, offset: int) -> None:
+        f = self.per_file.setdefault(res["path"], {"records": 0, "documents": 0, "malformed": 0, "fields": FieldStats()})
+        f["records"] += res["records"]
+        f["documents"] += table.num_rows
+        f["malformed"] += res["malformed_count"]
+        f["fields"].merge(res["fields"])
+        for c in COUNT_COLUMNS:
+            self.totals[c] += pc.sum(table[c]).as_py() or 0
+        self.invalid_utf8_documents += pc.sum(pc.greater(table["invalid_utf8"], 0)).as_py() or 0
+        for m in res["malformed"][: MAX_MALFORMED_REPORTED - len(self.malformed)]:
+            self.malformed.append({"path": res["path"], **m, "row": m["row"] + offset})
+
+    def check(self, fmt: str) -> None:
+        """A file with records of which none could be read is a bad file."""
+        for path, f in self.per_file.items():
+            if f["records"] and not f["documents"]:
+                first = next((m["error"] for m in self.malformed if m["path"] == path), "no readable record")
+                raise SourceError(f"{path}: no record could be read as {fmt}: {first}")
+
+    def entry(self, source: Source, plan: Plan, settings: Settings) -> dict:
+        fields = FieldStats()
+        for f in self.per_file.values():
+            fields.merge(f["fields"])
+        return {
+            "name": source.name,
+            "spec": source.spec,
+            "format": plan.format,
+            "plan": asdict(plan),
+            "encoding": settings.encoding,
+            **{k: sum(f[k] for f in self.per_file.values()) for k in ("records", "documents", "malformed")},
+            "invalid_utf8_documents": self.invalid_utf8_documents,
+            "malformed_lines": [m["line"] if m["line"] is not None else m["row"] for m in self.malformed],
+            "malformed_examples": self.malformed,
+            "totals": self.totals,
+            "files": [
+                {"path": p, "records": f["records"], "documents": f["documents"], "malformed": f["malformed"]}
+                for p, f in self.per_file.items()
+            ],
+            "skipped_files": source.skipped,
+            "fields": fields.table(),
+            "drift": drift({p: f["fields"].to_dict() for p, f in self.per_file.items()}),
+        }
+
+
+def _run(source: Source, plan: Plan, settings: Settings, engine: LocalEngine, out: Path, progress) -> _Tally:
+    """Stream every file of the source through the engine into `out` (Parquet)."""
     sizes = {f.path: file_size(f) for f in source.files}
     total_size = max(1, sum(sizes.values()))
     finished_size, current, ndocs = 0, None, 0
     offsets: dict[str, int] = {}  # records seen so far per file: batch rows are local
-    per_file: dict[str, dict] = {}
-    totals = {c: 0 for c in COUNT_COLUMNS}
-    malformed_examples: list[dict] = []
-    counts = {"records": 0, "documents": 0, "malformed": 0, "invalid_utf8_documents": 0}
-
-    def batches():
-        for f in source.files:
-            yield from iter_batches(f, settings.txt_lines)
-
-    with atomic_path(folder / "docs.parquet") as tmp:
-        writer = pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
-        try:
-            inline = 10**9 if total_size < INLINE_BYTES else 0  # small sources: no pool
-            for res in engine.map(profile_batch, batches(), plan, settings.encoding, inline_first=inline):
-                cols = res["columns"]
-                n = len(cols["row"])
-                offset = offsets.get(res["path"], 0)
-                offsets[res["path"]] = offset + res["records"]
-                table = pa.table(
-                    {"source": pa.repeat(source.name, n), "path": pa.repeat(res["path"], n),
-                     "format": pa.repeat(plan.format, n), **cols},
-                    schema=SCHEMA,
-                )
-                if offset:
-                    table = table.set_column(2, "row", pc.add(table["row"], offset))
-                writer.write_table(table)
-                f = per_file.setdefault(res["path"], {"records": 0, "documents": 0, "malformed": 0, "fields": FieldStats()})
-                f["records"] += res["records"]
-                f["documents"] += n
-                f["malformed"] += res["malformed_count"]
-                f["fields"].merge(res["fields"])
-                for c in COUNT_COLUMNS:
-                    totals[c] += pc.sum(table[c]).as_py() or 0
-                counts["invalid_utf8_documents"] += pc.sum(pc.greater(table["invalid_utf8"], 0)).as_py() or 0
-                for m in res["malformed"][: MAX_MALFORMED_REPORTED - len(malformed_examples)]:
-                    malformed_examples.append({"path": res["path"], **m, "row": m["row"] + offset})
-                ndocs += n
-                if res["path"] != current:
-                    finished_size += sizes[current] if current else 0
-                    current = res["path"]
-                if progress:
-                    done = min(1.0, (finished_size + res["pos"]) / total_size)
-                    progress(done, f"{source.name}: {ndocs:,} documents")
-        finally:
-            writer.close()
-        for path, f in per_file.items():
-            if f["records"] and not f["documents"]:
-                first = next((m["error"] for m in malformed_examples if m["path"] == path), "no readable record")
-                raise SourceError(f"{path}: no record could be read as {plan.format}: {first}")
-    fields = FieldStats()
-    for f in per_file.values():
-        fields.merge(f["fields"])
-    for key in ("records", "documents", "malformed"):
-        counts[key] = sum(f[key] for f in per_file.values())
-    return {
-        "name": source.name,
-        "spec": source.spec,
-        "format": plan.format,
-        "plan": asdict(plan),
-        "encoding": settings.encoding,
-        **counts,
-        "malformed_lines": [m["line"] if m["line"] is not None else m["row"] for m in malformed_examples],
-        "malformed_examples": malformed_examples,
-        "totals": totals,
-        "files": [
-            {"path": p, "records": f["records"], "documents": f["documents"], "malformed": f["malformed"]}
-            for p, f in per_file.items()
-        ],
-        "skipped_files": source.skipped,
-        "fields": fields.table(),
-        "drift": drift({p: f["fields"].to_dict() for p, f in per_file.items()}),
-    }
+    tally = _Tally()
+    batches = (b for f in source.files for b in iter_batches(f, settings.txt_lines))
+    inline = 10**9 if total_size < INLINE_BYTES else 0  # small sources: no pool
+    with atomic_path(out) as tmp, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
+        for res in engine.map(profile_batch, batches, plan, settings.encoding, inline_first=inline):
+            n = len(res["columns"]["row"])
+            offset = offsets.get(res["path"], 0)
+            offsets[res["path"]] = offset + res["records"]
+            table = pa.table(
+                {"source": pa.repeat(source.name, n), "path": pa.repeat(res["path"], n),
+                 "format": pa.repeat(plan.format, n), **res["columns"]},
+                schema=SCHEMA,
+            )
+            if offset:
+                table = table.set_column(2, "row", pc.add(table["row"], offset))
+            writer.write_table(table)
+            tally.add(res, table, offset)
+            ndocs += n
+            if res["path"] != current:
+                finished_size += sizes[current] if current else 0
+                current = res["path"]
+            if progress:
+                progress(min(1.0, (finished_size + res["pos"]) / total_size), f"{source.name}: {ndocs:,} documents")
+        tally.check(plan.format)
+    return tally
 
 
 def profile(

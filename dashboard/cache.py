@@ -17,8 +17,8 @@ import polars as pl
 import streamlit as st
 
 from analysis.fetch import fetch
-from analysis.profile import Settings, profile_source
-from analysis.sources import SourceError, cache_key, resolve
+from analysis.profile import Settings, cached, profile_source
+from analysis.sources import SourceError, resolve
 from analysis.summary import load_docs
 from analysis.tokenizer import TokenizerError
 from analysis.workspace import Workspace
@@ -55,12 +55,12 @@ def load_corpus(specs: list[str], settings: Settings, workspace: str, formats: d
         own = replace(settings, format=fmt, text_field=None) if fmt else settings
         try:
             source = resolve(spec)
-            folder = ws.profile_dir(cache_key(source, own.key()))
-            if not (folder / "docs.parquet").exists() or not (folder / "source.json").exists():
+            hit = cached(source, own, ws)
+            if hit is None:
                 bar = st.progress(0.0, text=f"Profiling {source.name}…")
-                profile_source(source, own, ws, progress=lambda f, m: bar.progress(f, text=f"Profiling {m}"))
+                hit = profile_source(source, own, ws, progress=lambda f, m: bar.progress(f, text=f"Profiling {m}"))
                 bar.empty()
-            folders.append(str(folder))
+            folders.append(str(hit.docs_path.parent))
         except (SourceError, TokenizerError) as exc:
             errors.append(str(exc))
     if not folders:

@@ -8,6 +8,7 @@ shows it as plain text, never as HTML or Markdown.
 from __future__ import annotations
 
 import json
+import re
 
 import polars as pl
 import streamlit as st
@@ -15,6 +16,12 @@ import streamlit as st
 from dashboard import cache, state
 
 PREVIEW_CHARS = 4000
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md_escape(text: str) -> str:
+    """File names and source names are user data: show them literally in Markdown."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def _show_text(text: str, key: str) -> None:
@@ -48,8 +55,8 @@ def show_examples(rows: pl.DataFrame, key: str, n: int = 5, label: str = "docume
         for doc in docs:
             fig = figures.get(doc["row"], {})
             st.markdown(
-                f"**{source}** · `{path}` · row {doc['row']} · {fig.get('tokens', '?'):,} tokens · "
-                f"{fig.get('chars', '?'):,} chars"
+                f"**{md_escape(source)}** · {md_escape(path)} · row {doc['row']} · "
+                f"{fig.get('tokens', 0):,} tokens · {fig.get('chars', 0):,} chars"
             )
             if doc["error"]:
                 st.warning(doc["error"])

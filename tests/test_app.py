@@ -132,3 +132,16 @@ def test_sample_corpus_opens_on_both_pages(monkeypatch, tmp_path):
     assert len(table) >= 6 and (table["documents"] > 0).all()
     at.switch_page("views/tokens.py").run()
     assert not at.exception, at.exception
+
+
+def test_hostile_document_text_is_shown_as_plain_text(tmp_path, monkeypatch):
+    hostile = '<script>alert(1)</script> **bold** [link](javascript:alert(1)) :red[x] <img src=x onerror=alert(1)>'
+    path = tmp_path / "evil_*name_.jsonl"
+    path.write_text(json.dumps({"text": hostile}) + "\n")
+    monkeypatch.setenv("MIXLENS_SOURCES", json.dumps([f"evil={path}"]))
+    monkeypatch.setenv("MIXLENS_WORKSPACE", str(tmp_path / "ws"))
+    at = run_app()
+    assert hostile in [c.value for c in at.code]
+    rendered = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert not any("<script>" in r for r in rendered)
+    assert any(r"evil\_\*name\_\.jsonl" in r for r in rendered)

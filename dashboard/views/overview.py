@@ -8,7 +8,7 @@ import streamlit as st
 
 from analysis.summary import source_table
 from dashboard import state
-from dashboard.examples import show_examples
+from dashboard.examples import md_escape, show_examples
 
 corpus = state.corpus()
 docs = corpus.docs
@@ -50,7 +50,10 @@ name = st.selectbox("Source", corpus.names, key="overview_fields_source")
 entry = corpus.entries[name]
 plan = entry["plan"]
 used = plan.get("text_field") or {"chat": plan.get("chat_field")}.get(entry["format"], "")
-st.caption(f"Format **{entry['format']}**" + (f", text from field `{used}`" if used else "") + f", {entry['records']:,} records in {len(entry['files'])} file(s).")
+st.caption(
+    f"Format **{entry['format']}**" + (f", text from field **{md_escape(used)}**" if used else "")
+    + f", {entry['records']:,} records in {len(entry['files'])} file(s)."
+)
 fields = pl.DataFrame(entry["fields"], schema={"field": pl.String, "type": pl.String, "fill_rate": pl.Float64, "examples": pl.List(pl.String)})
 st.dataframe(
     fields,
@@ -62,14 +65,14 @@ st.dataframe(
     },
 )
 if entry["drift"]:
-    st.warning(f"Schema drift: the {len(entry['files'])} files of **{name}** disagree on {len(entry['drift'])} field(s).")
+    st.warning(f"Schema drift: the {len(entry['files'])} files of **{md_escape(name)}** disagree on {len(entry['drift'])} field(s).")
     st.dataframe(pl.DataFrame(entry["drift"]).select("field", "kind", "detail", "files"), hide_index=True, key="overview_drift")
 
 bad = [(n, e) for n, e in corpus.entries.items() if e["malformed"] or e.get("invalid_utf8_documents")]
 if bad or any(e.get("skipped_files") for e in corpus.entries.values()):
     st.subheader("Problems while loading")
     for n, e in bad:
-        with st.expander(f"{n}: {e['malformed']:,} malformed records, {e.get('invalid_utf8_documents', 0):,} documents with invalid UTF-8 (replaced)"):
+        with st.expander(f"{md_escape(n)}: {e['malformed']:,} malformed records, {e.get('invalid_utf8_documents', 0):,} documents with invalid UTF-8 (replaced)"):
             if e["malformed_examples"]:
                 st.dataframe(pl.DataFrame(e["malformed_examples"]), hide_index=True, key=f"overview_malformed_{n}")
                 st.caption("The first records that were skipped, with their file line (JSON Lines) and record index.")
@@ -77,7 +80,8 @@ if bad or any(e.get("skipped_files") for e in corpus.entries.values()):
                 show_examples(docs.filter((pl.col("source") == n) & (pl.col("invalid_utf8") > 0)), key=f"utf8_{n}", n=3)
     for n, e in corpus.entries.items():
         if e.get("skipped_files"):
-            st.caption(f"{n}: skipped {len(e['skipped_files'])} unsupported file(s): " + ", ".join(e["skipped_files"][:5]))
+            skipped = ", ".join(e["skipped_files"][:5])
+            st.caption(md_escape(f"{n}: skipped {len(e['skipped_files'])} unsupported file(s): {skipped}"))
 
 st.subheader("Examples")
 pick = st.selectbox("Source", corpus.names, key="overview_examples_source")
