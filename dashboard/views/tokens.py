@@ -66,18 +66,16 @@ parts = sft_parts(docs)
 if not parts.is_empty():
     st.subheader("Prompt vs response (SFT sources)")
     sample = parts.sample(min(parts.height, 5000), seed=0)
-    pr = sample.filter(pl.col("response_tokens").is_not_null())
-    if not pr.is_empty():
-        fig = px.scatter(pr.to_pandas(), x="prompt_tokens", y="response_tokens", color="source", opacity=0.5,
-                         log_x=True, log_y=True, title="Prompt tokens vs response tokens (one point per document)")
-        fig.update_layout(height=420, margin=dict(t=50, b=10))
-        st.plotly_chart(fig, key="tokens_sft_scatter")
-    pref = sample.filter(pl.col("chosen_tokens").is_not_null())
-    if not pref.is_empty():
-        fig = px.scatter(pref.to_pandas(), x="chosen_tokens", y="rejected_tokens", color="source", opacity=0.5,
-                         log_x=True, log_y=True, title="Chosen vs rejected tokens (preference pairs)")
-        fig.update_layout(height=380, margin=dict(t=50, b=10))
-        st.plotly_chart(fig, key="tokens_pref_scatter")
+    pairs = [
+        ("prompt_tokens", "response_tokens", "Prompt tokens vs response tokens (one point per document)"),
+        ("chosen_tokens", "rejected_tokens", "Chosen vs rejected tokens (preference pairs)"),
+    ]
+    for x, y, title in pairs:
+        points = sample.filter(pl.col(y).is_not_null())
+        if not points.is_empty():
+            fig = px.scatter(points.to_pandas(), x=x, y=y, color="source", opacity=0.5, log_x=True, log_y=True, title=title)
+            fig.update_layout(height=400, margin=dict(t=50, b=10))
+            st.plotly_chart(fig, key=f"tokens_scatter_{y}")
     summary = parts.group_by("source", "format").agg(
         pl.col("prompt_tokens").median().alias("median_prompt"),
         pl.col("response_tokens").median().alias("median_response"),
