@@ -1,6 +1,6 @@
 """The per-batch profile: a pure function from a batch of raw items to a batch of figures.
 
-`profile_batch(batch, plan, encoding)` parses each item, renders it with the source's
+`profile_batch(batch, plan, options)` parses each item, renders it with the source's
 `Plan`, and measures it. It keeps no state between calls, so the same function runs in a
 local process pool or on Ray workers and gives the same rows. It returns plain lists (cheap
 to pickle) plus the malformed records and the field statistics of the batch.
@@ -10,19 +10,27 @@ Figures per document:
   separated, a trailing newline does not open a new line);
 - `tokens` = `len(enc.encode_ordinary(text))`, so special-token text counts as plain text;
 - per part: `prompt_tokens`, `response_tokens`, `chosen_tokens`, `rejected_tokens`, `turns`;
-- `invalid_utf8`: bytes replaced by U+FFFD while decoding.
+- `invalid_utf8`: bytes replaced by U+FFFD while decoding;
+- with `options.signals`: the special-token columns (`specials.py`), the encoding-health
+  columns (`health.py`), and the batch's token frequencies (sparse ids and counts) from the
+  same encoding pass, for the "which tokens are common" view.
 
-Token counts use `encode_ordinary` mapped over the texts in C, not
-`encode_ordinary_batch`: its per-call thread overhead makes it several times slower on
-short documents, and the parallelism comes from the process pool instead.
+Token ids come from `Tokenizer.encode_many` (for tiktoken, `encode_ordinary` mapped over
+the texts in C, not `encode_ordinary_batch`: its per-call thread overhead makes it several
+times slower on short documents, and the parallelism comes from the process pool instead).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from itertools import chain
+
+from . import health
 from .fields import FieldStats
 from .formats import Malformed, Plan, extract
 from .readers import RawBatch, is_blank, parse_item
-from .tokenizer import get_encoding
+from .specials import count_markers, marker_list
+from .tokenizer import DEFAULT_ENCODING, load
 
 COUNT_COLUMNS = ("bytes", "chars", "words", "lines", "tokens")
 PART_COLUMNS = ("prompt_tokens", "response_tokens", "chosen_tokens", "rejected_tokens", "turns")
@@ -47,24 +55,28 @@ def _parser(encoded: str):
     return parse
 
 
-def _counter(encoding: str):
-    """texts -> token counts, iterating in C: the core BPE's `encode_ordinary` directly,
-    with tiktoken's own wrapper (which repairs lone surrogates) as the fallback."""
-    enc = get_encoding(encoding)
-    core = getattr(getattr(enc, "_core_bpe", None), "encode_ordinary", None)
+@dataclass(frozen=True)
+class Options:
+    """What every batch of a source is measured with."""
 
-    def count(texts: list[str]) -> list[int]:
-        if core is not None:
-            try:
-                return list(map(len, map(core, texts)))
-            except UnicodeEncodeError:
-                pass
-        return [len(enc.encode_ordinary(t)) for t in texts]
-
-    return count
+    tokenizer: str = DEFAULT_ENCODING
+    signals: bool = True  # special-token and encoding-health columns, token frequencies
+    markers: tuple[str, ...] = ()  # extra literal markers to count
 
 
-def profile_batch(batch: RawBatch, plan: Plan, encoding: str) -> dict:
+def _signals(texts: list[str], ids: list[list[int]], tok, options: Options) -> tuple[dict, tuple]:
+    """Special-token and encoding-health columns, and the batch's token frequencies."""
+    import numpy as np
+
+    totals, breakdown, raises = count_markers(texts, marker_list(tok.specials, options.markers), tok.specials)
+    cols = {"special_tokens": totals, "special_markers": breakdown, "raises_in_encode": raises, **health.measure(texts)}
+    flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=sum(map(len, ids)))
+    freq = np.bincount(flat, minlength=1) if flat.size else np.zeros(1, dtype=np.int64)
+    nonzero = np.flatnonzero(freq)
+    return cols, (nonzero, freq[nonzero])
+
+
+def profile_batch(batch: RawBatch, plan: Plan, options: Options) -> dict:
     """Figures for every good record of the batch, and what was wrong with the rest.
 
     Two phases: render every record into its text (and parts), then measure all texts at
@@ -106,7 +118,8 @@ def profile_batch(batch: RawBatch, plan: Plan, encoding: str) -> dict:
         rows.append(row)
         texts.append(text)
         invalids.append(invalid_of[i] if invalid_of else invalid)
-    count = _counter(encoding)
+    tok = load(options.tokenizer)
+    ids = tok.encode_many(texts)
     n = len(texts)
     cols = {
         "row": rows,
@@ -114,17 +127,22 @@ def profile_batch(batch: RawBatch, plan: Plan, encoding: str) -> dict:
         "chars": list(map(len, texts)),
         "words": [len(t.split()) for t in texts],
         "lines": [t.count("\n") + (t[-1:] not in ("\n", "")) for t in texts],
-        "tokens": count(texts),
+        "tokens": list(map(len, ids)),
         "invalid_utf8": invalids,
     }
     for part in ("prompt", "response", "chosen", "rejected"):
         present = [i for i, p in enumerate(parts) if part in p]
         column = [None] * n
-        for i, c in zip(present, count([parts[i][part] for i in present])):
+        for i, c in zip(present, tok.count([parts[i][part] for i in present])):
             column[i] = c
         cols[f"{part}_tokens"] = column
     cols["turns"] = turns if parts else [None] * n
+    token_freq = None
+    if options.signals:
+        extra, token_freq = _signals(texts, ids, tok, options)
+        cols.update(extra)
     return {
+        "token_freq": token_freq,
         "path": batch.path,
         "pos": batch.pos,
         "columns": cols,

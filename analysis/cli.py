@@ -12,6 +12,7 @@ settings through environment variables. User errors print one line and exit with
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 import json
 import os
 import sys
@@ -34,11 +35,16 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=FORMATS, help="record format (default: detected per source)")
     p.add_argument("--text-field", help="field holding the text (implies --format text)")
     p.add_argument("--txt-lines", action="store_true", help=".txt files hold one document per line")
-    p.add_argument("--encoding", default=DEFAULT_ENCODING, help="tiktoken encoding (default: %(default)s)")
+    p.add_argument(
+        "--tokenizer", "--encoding", dest="tokenizer", default=DEFAULT_ENCODING,
+        help="a tiktoken encoding (cl100k_base, o200k_base, ...) or a tokenizer.json file or folder (default: %(default)s)",
+    )
+    p.add_argument("--marker", action="append", default=[], help="an extra literal marker to count (repeatable)")
+    p.add_argument("--no-signals", action="store_true", help="skip special-token and encoding-health columns")
 
 
 def _settings(args) -> Settings:
-    return Settings(args.encoding, args.format, args.text_field, args.txt_lines)
+    return Settings(args.tokenizer, args.format, args.text_field, args.txt_lines, tuple(args.marker), not args.no_signals)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +97,7 @@ def cmd_open(args) -> int:
     env = dict(os.environ)
     env[ENV_SOURCES] = json.dumps(specs)
     env[ENV_WORKSPACE] = str(Path(args.workspace).resolve())
-    env[ENV_SETTINGS] = json.dumps(_settings(args).__dict__)
+    env[ENV_SETTINGS] = json.dumps(asdict(_settings(args)))
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.port", str(args.port),

@@ -18,39 +18,60 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .batch import COLUMNS, COUNT_COLUMNS, profile_batch
+from .batch import COLUMNS, COUNT_COLUMNS, Options, profile_batch
 from .engine import LocalEngine
 from .fields import FieldStats, drift
 from .formats import Malformed, Plan, detect
 from .readers import file_size, iter_batches, iter_records, parse_item
 from .sources import Source, SourceError, cache_key, resolve_all
-from .tokenizer import DEFAULT_ENCODING, get_encoding
+from .tokenizer import DEFAULT_ENCODING, fingerprint, load
 from .workspace import Workspace, atomic_path, write_json
 
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2
 MAX_MALFORMED_REPORTED = 20
 DETECT_RECORDS = 256
+TOKEN_FREQ = "token_freq.npy"  # per source: how often each token id occurs
 INLINE_BYTES = 4 << 20  # below this, starting worker processes costs more than it saves
+SIGNAL_FIELDS = [
+    ("special_tokens", pa.int64()),
+    ("special_markers", pa.list_(pa.struct([("marker", pa.string()), ("count", pa.int64())]))),
+    ("raises_in_encode", pa.bool_()),
+    ("replacement_chars", pa.int64()),
+    ("control_chars", pa.int64()),
+    ("invisible_chars", pa.int64()),
+    ("unusual_whitespace", pa.int64()),
+    ("not_nfc", pa.bool_()),
+    ("mojibake", pa.int64()),
+    ("script", pa.string()),
+    ("script_share", pa.float64()),
+]
 SCHEMA = pa.schema(
     [("source", pa.string()), ("path", pa.string()), ("row", pa.int64()), ("format", pa.string())]
     + [(c, pa.int64()) for c in COLUMNS if c != "row"]
+    + SIGNAL_FIELDS
 )
 Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
 class Settings:
-    encoding: str = DEFAULT_ENCODING
+    tokenizer: str = DEFAULT_ENCODING  # a tiktoken encoding, or a tokenizer.json path
     format: str | None = None
     text_field: str | None = None
     txt_lines: bool = False
+    markers: tuple[str, ...] = ()  # extra literal markers to count
+    signals: bool = True  # special-token and encoding-health columns, token frequencies
 
     def key(self) -> dict:
-        return {**asdict(self), "version": PROFILE_VERSION}
+        return {**asdict(self), "tokenizer": fingerprint(self.tokenizer), "version": PROFILE_VERSION}
+
+    def options(self) -> Options:
+        return Options(self.tokenizer, self.signals, tuple(self.markers))
 
 
 @dataclass
@@ -104,7 +125,7 @@ def profile_source(
         if progress:
             progress(1.0, f"{source.name}: read from cache")
         return hit
-    get_encoding(settings.encoding)  # fail fast, before any work, if it is unavailable
+    load(settings.tokenizer)  # fail fast, before any work, if it is unavailable
     plan = detect_plan(source, settings)
     key = cache_key(source, settings.key())
     folder = workspace.profile_dir(key)
@@ -157,7 +178,7 @@ class _Tally:
             "spec": source.spec,
             "format": plan.format,
             "plan": asdict(plan),
-            "encoding": settings.encoding,
+            "tokenizer": settings.tokenizer,
             **{k: sum(f[k] for f in self.per_file.values()) for k in ("records", "documents", "malformed")},
             "invalid_utf8_documents": self.invalid_utf8_documents,
             "malformed_lines": [m["line"] if m["line"] is not None else m["row"] for m in self.malformed],
@@ -180,22 +201,26 @@ def _run(source: Source, plan: Plan, settings: Settings, engine: LocalEngine, ou
     finished_size, current, ndocs = 0, None, 0
     offsets: dict[str, int] = {}  # records seen so far per file: batch rows are local
     tally = _Tally()
+    token_freq = np.zeros(load(settings.tokenizer).vocab_size, dtype=np.int64)
     batches = (b for f in source.files for b in iter_batches(f, settings.txt_lines))
     inline = 10**9 if total_size < INLINE_BYTES else 0  # small sources: no pool
     with atomic_path(out) as tmp, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
-        for res in engine.map(profile_batch, batches, plan, settings.encoding, inline_first=inline):
+        for res in engine.map(profile_batch, batches, plan, settings.options(), inline_first=inline):
             n = len(res["columns"]["row"])
             offset = offsets.get(res["path"], 0)
             offsets[res["path"]] = offset + res["records"]
+            given = {"source": pa.repeat(source.name, n), "path": pa.repeat(res["path"], n),
+                     "format": pa.repeat(plan.format, n), **res["columns"]}
             table = pa.table(
-                {"source": pa.repeat(source.name, n), "path": pa.repeat(res["path"], n),
-                 "format": pa.repeat(plan.format, n), **res["columns"]},
-                schema=SCHEMA,
+                {f.name: given[f.name] if f.name in given else pa.nulls(n, f.type) for f in SCHEMA}, schema=SCHEMA
             )
             if offset:
                 table = table.set_column(2, "row", pc.add(table["row"], offset))
             writer.write_table(table)
             tally.add(res, table, offset)
+            if res["token_freq"] is not None:
+                ids, counts = res["token_freq"]
+                token_freq[ids] += counts
             ndocs += n
             if res["path"] != current:
                 finished_size += sizes[current] if current else 0
@@ -203,6 +228,9 @@ def _run(source: Source, plan: Plan, settings: Settings, engine: LocalEngine, ou
             if progress:
                 progress(min(1.0, (finished_size + res["pos"]) / total_size), f"{source.name}: {ndocs:,} documents")
         tally.check(plan.format)
+    if settings.signals:
+        with atomic_path(out.parent / TOKEN_FREQ) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, token_freq)
     return tally
 
 

@@ -8,6 +8,7 @@ sidebar to add sources, and runs the selected page.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -19,8 +20,11 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from a plain c
 from analysis.formats import FORMATS  # noqa: E402
 from analysis.sources import SourceError, resolve, split_spec  # noqa: E402
 from analysis.sources import KINDS  # noqa: E402
+from analysis.tokenizer import TokenizerError  # noqa: E402
+from analysis.tokenizer import load as load_tokenizer  # noqa: E402
 from analysis.workspace import Workspace, atomic_path  # noqa: E402
 from dashboard import cache, state  # noqa: E402
+from dashboard.examples import md_escape  # noqa: E402
 
 VIEWS = Path(__file__).parent / "views"
 UPLOAD_TYPES = [k.lstrip(".") for k in KINDS] + ["gz", "zst"]
@@ -41,14 +45,48 @@ def add_source(spec: str, fmt: str) -> None:
         st.session_state[state.FORMATS] = {**st.session_state.get(state.FORMATS, {}), spec: fmt}
 
 
+def tokenizer_picker() -> None:
+    """Pick the active tokenizer (a tiktoken encoding or a tokenizer.json) and extra markers."""
+    settings = st.session_state[state.SETTINGS]
+    with st.expander(f"Tokenizer: {settings.tokenizer}", expanded=False):
+        reasons = dict(cache.tokenizers_available())
+        names = list(reasons)
+        if settings.tokenizer not in names:
+            names.append(settings.tokenizer)
+        with st.form("tokenizer"):
+            name = st.selectbox(
+                "Encoding", names, index=names.index(settings.tokenizer),
+                format_func=lambda n: n if not reasons.get(n) else f"{n} (unavailable)",
+            )
+            path = st.text_input("…or a tokenizer.json file or folder", placeholder="/models/llama/tokenizer.json", key="tokenizer_path")
+            markers = st.text_input("Extra markers to count", value=", ".join(settings.markers),
+                                    help="Comma-separated literal strings, such as <|my_sep|>", key="tokenizer_markers")
+            if st.form_submit_button("Apply", key="tokenizer_apply"):
+                choice = path.strip() or name
+                try:
+                    load_tokenizer(choice)
+                except TokenizerError as exc:
+                    st.session_state[state.TOKENIZER_ERROR] = str(exc)
+                else:
+                    extra = tuple(m.strip() for m in markers.split(",") if m.strip())
+                    st.session_state[state.SETTINGS] = replace(settings, tokenizer=choice, markers=extra)
+                    st.session_state[state.TOKENIZER_ERROR] = None
+                    st.rerun()
+        if st.session_state.get(state.TOKENIZER_ERROR):
+            st.error(st.session_state[state.TOKENIZER_ERROR])
+        for n, reason in reasons.items():
+            if reason:
+                st.caption(f"{n} unavailable: {md_escape(reason)}")
+
+
 def sidebar() -> None:
     with st.sidebar:
-        st.caption(f"Tokenizer: `{st.session_state[state.SETTINGS].encoding}`")
+        tokenizer_picker()
         with st.expander("Add a source", expanded=False):
             with st.form("add_source", clear_on_submit=True):
-                spec = st.text_input("Path, directory or glob", placeholder="NAME=/data/file.jsonl.gz")
+                spec = st.text_input("Path, directory or glob", placeholder="NAME=/data/file.jsonl.gz", key="add_source_path")
                 fmt = st.selectbox("Format", ["auto", *FORMATS], help="Detected from the fields unless you choose one.")
-                if st.form_submit_button("Add") and spec.strip():
+                if st.form_submit_button("Add", key="add_source_submit") and spec.strip():
                     add_source(spec.strip(), fmt)
             upload = st.file_uploader("…or upload a file", type=UPLOAD_TYPES)
             if upload is not None:
@@ -80,6 +118,7 @@ def main() -> None:
     pages = [
         st.Page(VIEWS / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page(VIEWS / "tokens.py", title="Tokens & lengths", icon=":material/straighten:"),
+        st.Page(VIEWS / "special.py", title="Special tokens & encoding", icon=":material/warning:"),
     ]
     page = st.navigation(pages)
     if corpus.docs.is_empty():

@@ -20,7 +20,8 @@ from analysis.fetch import fetch
 from analysis.profile import Settings, cached, profile_source
 from analysis.sources import SourceError, resolve
 from analysis.summary import load_docs
-from analysis.tokenizer import TokenizerError
+from analysis.token_freq import load_freq, token_stats, top_tokens
+from analysis.tokenizer import TokenizerError, available
 from analysis.workspace import Workspace
 
 
@@ -29,6 +30,7 @@ class Corpus:
     docs: pl.DataFrame
     entries: dict[str, dict]  # source name -> its sources.json entry
     errors: list[str] = field(default_factory=list)
+    folders: dict[str, str] = field(default_factory=dict)  # source name -> profile folder
 
     @property
     def names(self) -> list[str]:
@@ -36,12 +38,13 @@ class Corpus:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _load(folders: tuple[str, ...]) -> tuple[pl.DataFrame, dict[str, dict]]:
-    entries = {}
+def _load(folders: tuple[str, ...]) -> tuple[pl.DataFrame, dict[str, dict], dict[str, str]]:
+    entries, where = {}, {}
     for folder in folders:
         entry = json.loads((Path(folder) / "source.json").read_text())
         entries[entry["name"]] = entry
-    return load_docs([Path(f) / "docs.parquet" for f in folders]), entries
+        where[entry["name"]] = folder
+    return load_docs([Path(f) / "docs.parquet" for f in folders]), entries, where
 
 
 def load_corpus(specs: list[str], settings: Settings, workspace: str, formats: dict | None = None) -> Corpus:
@@ -65,8 +68,23 @@ def load_corpus(specs: list[str], settings: Settings, workspace: str, formats: d
             errors.append(str(exc))
     if not folders:
         return Corpus(pl.DataFrame(), {}, errors)
-    docs, entries = _load(tuple(folders))
-    return Corpus(docs, entries, errors)
+    docs, entries, where = _load(tuple(folders))
+    return Corpus(docs, entries, errors, where)
+
+
+@st.cache_resource(show_spinner=False)
+def tokenizers_available() -> list[tuple[str, str | None]]:
+    """tiktoken encodings with the reason each unavailable one cannot load."""
+    return available()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def token_table(folder: str, tokenizer: str, n: int) -> tuple[pl.DataFrame, dict] | None:
+    """Top tokens and token stats of one source's profile."""
+    freq = load_freq(folder)
+    if freq is None:
+        return None
+    return top_tokens(freq, tokenizer, n), token_stats(freq, tokenizer)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -2,21 +2,33 @@
 
 Every chart on every page hands the rows behind a bar or a cell to `show_examples`, which
 samples them with a seed (the honest way to look), fetches their text by identity and
-shows it as plain text, never as HTML or Markdown.
+shows it as plain text: `st.code`, or HTML built only from `html.escape`d pieces (token
+view, marker highlights), never the document's own HTML or Markdown.
+
+Views: the token view (the text split into the active tokenizer's tokens, alternating
+colours, cut after `TOKEN_VIEW_LIMIT` tokens), marker highlights, invisible characters made
+visible as escapes, and ftfy's repaired text beside the original.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
 import polars as pl
 import streamlit as st
 
+from analysis.health import fix, make_visible
+from analysis.specials import highlight
+from analysis.tokenizer import load
 from dashboard import cache, state
 
 PREVIEW_CHARS = 4000
+TOKEN_VIEW_LIMIT = 2000
+COLOURS = ("#dbeafe", "#fde68a", "#bbf7d0", "#fbcfe8", "#ddd6fe")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+BOX = "font-family: monospace; white-space: pre-wrap; word-break: break-word; font-size: 0.85rem; line-height: 1.6"
 
 
 def md_escape(text: str) -> str:
@@ -24,30 +36,65 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
-def _show_text(text: str, key: str) -> None:
-    if len(text) > PREVIEW_CHARS:
+def token_html(text: str, tokenizer: str, limit: int = TOKEN_VIEW_LIMIT) -> tuple[str, int]:
+    """HTML of the text's tokens in alternating colours (escaped); and the token count."""
+    pieces = load(tokenizer).pieces(text)
+    spans = [
+        f'<span style="background:{COLOURS[i % len(COLOURS)]}">{html.escape(p)}</span>'
+        for i, p in enumerate(pieces[:limit])
+    ]
+    if len(pieces) > limit:
+        spans.append(f"<br><i>… cut after {limit:,} of {len(pieces):,} tokens</i>")
+    return f'<div style="{BOX}">{"".join(spans)}</div>', len(pieces)
+
+
+def _show_text(text: str, mode: dict) -> None:
+    cut = len(text) > PREVIEW_CHARS and not mode.get("tokens")
+    if cut:
         st.caption(f"Showing the first {PREVIEW_CHARS:,} of {len(text):,} characters.")
         text = text[:PREVIEW_CHARS]
-    st.code(text, language=None, wrap_lines=True)
+    if mode.get("fixed"):  # the original (characters made visible) beside ftfy's repair
+        left, right = st.columns(2)
+        with left:
+            st.caption("As in the corpus")
+            st.code(make_visible(text), language=None, wrap_lines=True)
+        with right:
+            st.caption("Repaired by ftfy")
+            st.code(fix(text), language=None, wrap_lines=True)
+    elif mode.get("tokens"):
+        body, n = token_html(text, mode["tokenizer"])
+        st.caption(f"{n:,} tokens ({mode['tokenizer']})")
+        st.html(body)
+    elif mode.get("markers"):
+        st.html(f'<div style="{BOX}">{highlight(text, mode["markers"])}</div>')
+    elif mode.get("visible"):
+        st.code(make_visible(text), language=None, wrap_lines=True)
+    else:
+        st.code(text, language=None, wrap_lines=True)
 
 
-def show_examples(rows: pl.DataFrame, key: str, n: int = 5, label: str = "documents") -> None:
+def show_examples(
+    rows: pl.DataFrame, key: str, n: int = 5, label: str = "documents", markers: list[str] | None = None,
+    visible: bool = False, fixed: bool = False,
+) -> None:
     """Show up to `n` seeded-random documents of `rows` (which has source, path, row)."""
     total = rows.height
     if total == 0:
         st.info(f"No {label} here.")
         return
-    c1, c2 = st.columns([1, 1])
+    c1, c2, c3 = st.columns([1, 1, 1])
     n = c1.number_input("Examples", 1, 50, n, key=f"{key}_n")
     seed = c2.number_input("Seed", 0, 10_000, 0, key=f"{key}_seed")
+    settings = st.session_state[state.SETTINGS]
+    tokens = c3.toggle("Show tokens", key=f"{key}_tokens", help=f"Split into {settings.tokenizer} tokens")
+    mode = {"tokens": tokens, "tokenizer": settings.tokenizer, "markers": markers, "visible": visible, "fixed": fixed}
     picked = rows.sample(min(int(n), total), seed=int(seed), shuffle=True) if total > n else rows
     st.caption(f"{picked.height} of {total:,} {label}, sampled at random (seed {seed}).")
     corpus = state.corpus()
-    txt_lines = st.session_state[state.SETTINGS].txt_lines
     for (source, path), group in picked.group_by(["source", "path"], maintain_order=True):
         plan = json.dumps(corpus.entries[source]["plan"])
         try:
-            docs = cache.fetch_docs(path, tuple(group["row"].to_list()), plan, txt_lines)
+            docs = cache.fetch_docs(path, tuple(group["row"].to_list()), plan, settings.txt_lines)
         except Exception as exc:  # noqa: BLE001 - a source file may have moved since profiling
             st.error(f"{path}: cannot read examples: {exc}")
             continue
@@ -61,10 +108,10 @@ def show_examples(rows: pl.DataFrame, key: str, n: int = 5, label: str = "docume
             if doc["error"]:
                 st.warning(doc["error"])
             elif doc["parts"]:
-                cols = st.columns(len([p for p in doc["parts"].values() if p is not None]))
+                cols = st.columns(len(doc["parts"]))
                 for col, (part, text) in zip(cols, doc["parts"].items()):
                     with col:
                         st.caption(part)
-                        _show_text(text, f"{key}_{source}_{doc['row']}_{part}")
+                        _show_text(text, mode)
             else:
-                _show_text(doc["text"], f"{key}_{source}_{doc['row']}")
+                _show_text(doc["text"], mode)

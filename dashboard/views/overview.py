@@ -39,7 +39,7 @@ st.dataframe(
 fig = px.bar(
     table.sort("tokens", descending=True).to_pandas(),
     x="source", y="tokens", color="format", text_auto=".3s",
-    title="Tokens per source", labels={"tokens": f"tokens ({st.session_state[state.SETTINGS].encoding})"},
+    title="Tokens per source", labels={"tokens": f"tokens ({st.session_state[state.SETTINGS].tokenizer})"},
 )
 fig.update_layout(height=360, margin=dict(t=50, b=10))
 st.plotly_chart(fig, key="overview_tokens_bar")

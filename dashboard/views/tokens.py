@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import plotly.express as px
 import polars as pl
 import streamlit as st
 
 from analysis.summary import CONTEXT_WINDOWS, chars_per_token, context_window_shares, histogram, sft_parts
-from dashboard import state
+from dashboard import cache, state
 from dashboard.examples import show_examples
 
 corpus = state.corpus()
-encoding = st.session_state[state.SETTINGS].encoding
+encoding = st.session_state[state.SETTINGS].tokenizer
 st.title("Tokens & lengths")
-st.caption(f"Tokens are `{encoding}` counts with `encode_ordinary` (special-token text counts as text).")
+st.caption(f"Tokens are `{encoding}` counts (tiktoken: `encode_ordinary`, special-token text counts as text; "
+           "a tokenizer.json: `encode(add_special_tokens=False)`).")
 
 c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
 sources = c1.multiselect("Sources", corpus.names, default=corpus.names, key="tokens_sources")
@@ -84,6 +87,56 @@ if not parts.is_empty():
         pl.col("turns").mean().alias("mean_turns"),
     ).sort("source")
     st.dataframe(summary, hide_index=True, key="tokens_sft_table")
+
+st.subheader("Most frequent tokens")
+st.caption("From the profile's own encoding pass. Spaces are shown as ␣.")
+stats, tables = [], {}
+for name in sources:
+    got = cache.token_table(corpus.folders[name], encoding, 30) if name in corpus.folders else None
+    if got is not None:
+        tables[name] = got[0]
+        stats.append({"source": name, **got[1]})
+if stats:
+    st.dataframe(
+        pl.DataFrame(stats), hide_index=True, key="tokens_stats",
+        column_config={c: st.column_config.NumberColumn(c.replace("_", " "), format="percent")
+                       for c in ("whitespace_share", "digit_share", "vocab_coverage")},
+    )
+    pair = st.multiselect("Compare the top tokens of", list(tables), default=list(tables)[:2], max_selections=2, key="tokens_top_pair")
+    for col, name in zip(st.columns(max(1, len(pair))), pair):
+        col.caption(name)
+        col.dataframe(tables[name], hide_index=True, key=f"tokens_top_{name}",
+                      column_config={"share": st.column_config.NumberColumn("share", format="percent")})
+
+st.subheader("Compare tokenizers")
+usable = [n for n, reason in cache.tokenizers_available() if not reason]
+choices = list(dict.fromkeys([encoding, *usable, *st.session_state.get(state.COMPARE, [])]))
+with st.form("compare_tokenizers"):
+    picked = st.multiselect("Up to three tokenizers", choices, default=st.session_state.get(state.COMPARE, [encoding]),
+                            max_selections=3, key="tokens_compare_pick")
+    extra = st.text_input("…and a tokenizer.json file or folder", key="tokens_compare_path")
+    if st.form_submit_button("Compare", key="tokens_compare_go"):
+        st.session_state[state.COMPARE] = list(dict.fromkeys([*picked, *([extra.strip()] if extra.strip() else [])]))[:3]
+rows = []
+for name in st.session_state.get(state.COMPARE, []):
+    other = cache.load_corpus(
+        st.session_state[state.SPECS], replace(st.session_state[state.SETTINGS], tokenizer=name, signals=False),
+        st.session_state[state.WORKSPACE], st.session_state.get(state.FORMATS, {}),
+    )
+    for error in other.errors[:1]:
+        st.error(error)
+    if not other.docs.is_empty():
+        per = other.docs.filter(pl.col("source").is_in(sources)).group_by("source").agg(
+            pl.col("tokens").sum(), (pl.col("chars").sum() / pl.col("tokens").sum()).alias("chars_per_token"))
+        rows.append(per.with_columns(pl.lit(name).alias("tokenizer")))
+if rows:
+    compared = pl.concat(rows).sort("source", "tokenizer")
+    left, right = st.columns(2)
+    for col, y in ((left, "tokens"), (right, "chars_per_token")):
+        fig = px.bar(compared.to_pandas(), x="source", y=y, color="tokenizer", barmode="group", title=f"{y.replace('_', ' ')} by tokenizer")
+        fig.update_layout(height=340, margin=dict(t=50, b=10))
+        col.plotly_chart(fig, key=f"tokens_compare_{y}")
+    st.dataframe(compared.pivot(on="tokenizer", index="source", values="tokens"), hide_index=True, key="tokens_compare_table")
 
 st.subheader("Examples")
 st.caption("Click a point of the histogram, or choose a range here.")

@@ -1,0 +1,99 @@
+"""Encoding health: the Unicode problems that surprise a tokenizer, counted per document.
+
+Columns (besides `invalid_utf8`, counted at load time):
+- `replacement_chars`: U+FFFD, the trace of an earlier lossy decode;
+- `control_chars`: C0/C1 controls other than tab, newline and carriage return;
+- `invisible_chars`: zero-width and bidi-control characters (and soft hyphen, BOM);
+- `unusual_whitespace`: NBSP and the other non-ASCII spaces;
+- `not_nfc`: the text changes under NFC normalisation;
+- `mojibake`: ftfy's badness score (the number of character sequences that look like
+  UTF-8 decoded as a legacy codepage); ftfy's `fix_text` gives the repaired version;
+- `script`, `script_share`: the dominant Unicode script among the letters, and its share.
+
+ASCII text (the common case) takes a fast path: only control characters can occur in it.
+The script mix of long documents is measured on their first `SCRIPT_PREFIX` characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+WHITESPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ASCII_LETTER = re.compile(r"[A-Za-z]")
+SCRIPTS = ("Latin", "Cyrillic", "Greek", "Arabic", "Hebrew", "Han", "Hiragana", "Katakana", "Hangul",
+           "Devanagari", "Bengali", "Tamil", "Thai", "Georgian", "Armenian", "Ethiopic")
+SCRIPT_PREFIX = 10_000
+HEALTH_COLUMNS = ("replacement_chars", "control_chars", "invisible_chars", "unusual_whitespace", "not_nfc", "mojibake")
+
+_script_re = None
+
+
+def _scripts():
+    global _script_re
+    if _script_re is None:
+        import regex
+
+        groups = "|".join(f"(?P<{s}>\\p{{Script={s}}}+)" for s in SCRIPTS)
+        _script_re = regex.compile(f"{groups}|(?P<Other>\\p{{L}}+)")
+    return _script_re
+
+
+def script_mix(text: str) -> tuple[str, float]:
+    """(dominant script, its share of the letters); ("None", 0.0) without letters."""
+    counts: dict[str, int] = {}
+    for m in _scripts().finditer(text[:SCRIPT_PREFIX]):
+        counts[m.lastgroup] = counts.get(m.lastgroup, 0) + m.end() - m.start()
+    if not counts:
+        return "None", 0.0
+    best = max(counts, key=counts.get)
+    return best, round(counts[best] / sum(counts.values()), 4)
+
+
+def measure(texts: list[str]) -> dict[str, list]:
+    """Health columns for a list of texts."""
+    from ftfy.badness import badness
+
+    cols: dict[str, list] = {c: [] for c in (*HEALTH_COLUMNS, "script", "script_share")}
+    for text in texts:
+        if text.isascii():
+            controls = len(ASCII_CONTROL.findall(text)) if ASCII_CONTROL.search(text) else 0
+            row = (0, controls, 0, 0, False, 0)
+            script = ("Latin", 1.0) if ASCII_LETTER.search(text) else ("None", 0.0)
+        else:
+            row = (
+                text.count("\ufffd"),
+                len(CONTROL.findall(text)),
+                len(INVISIBLE.findall(text)),
+                len(WHITESPACE.findall(text)),
+                not unicodedata.is_normalized("NFC", text),
+                badness(text),
+            )
+            script = script_mix(text)
+        for c, v in zip(HEALTH_COLUMNS, row):
+            cols[c].append(v)
+        cols["script"].append(script[0])
+        cols["script_share"].append(script[1])
+    return cols
+
+
+def make_visible(text: str) -> str:
+    """Show invisible and control characters as `\\u200b`-style escapes."""
+    def esc(m: re.Match) -> str:
+        c = ord(m.group())
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+    return PROBLEM.sub(esc, text)
+
+
+PROBLEM = re.compile(f"{CONTROL.pattern[:-1]}{INVISIBLE.pattern[1:-1]}{WHITESPACE.pattern[1:-1]}]")
+
+
+def fix(text: str) -> str:
+    """ftfy's repaired text (mojibake undone, entities left alone)."""
+    import ftfy
+
+    return ftfy.fix_text(text, unescape_html=False)
