@@ -23,7 +23,7 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 WHITESPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-ASCII_LETTER = re.compile(r"[A-Za-z]")
+ASCII_NON_LETTERS = "".join(chr(c) for c in range(128) if not chr(c).isalpha())
 SCRIPTS = ("Latin", "Cyrillic", "Greek", "Arabic", "Hebrew", "Han", "Hiragana", "Katakana", "Hangul",
            "Devanagari", "Bengali", "Tamil", "Thai", "Georgian", "Armenian", "Ethiopic")
 SCRIPT_PREFIX = 10_000
@@ -54,30 +54,40 @@ def script_mix(text: str) -> tuple[str, float]:
 
 
 def measure(texts: list[str]) -> dict[str, list]:
-    """Health columns for a list of texts."""
+    """Health columns for a list of texts: zeros first, then only the texts that can have
+    a problem are looked at (non-ASCII ones; ASCII ones only if the batch has a control)."""
+    n = len(texts)
+    cols: dict[str, list] = {c: [0] * n for c in HEALTH_COLUMNS}
+    cols["not_nfc"] = [False] * n
+    any_control = ASCII_CONTROL.search("\n".join(texts)) is not None
+    ascii_ = list(map(str.isascii, texts))
+    letters = [a and bool(t.strip(ASCII_NON_LETTERS)) for t, a in zip(texts, ascii_)]
+    cols["script"] = ["Latin" if has else "None" for has in letters]
+    cols["script_share"] = [1.0 if has else 0.0 for has in letters]
+    if all(ascii_) and not any_control:
+        return cols
+    for i, text in enumerate(texts):
+        if ascii_[i]:  # a letter iff stripping every ASCII non-letter from the ends leaves some
+            if any_control:
+                cols["control_chars"][i] = len(ASCII_CONTROL.findall(text))
+            continue
+        for c, v in zip(HEALTH_COLUMNS, _unicode_row(text)):
+            cols[c][i] = v
+        cols["script"][i], cols["script_share"][i] = script_mix(text)
+    return cols
+
+
+def _unicode_row(text: str) -> tuple:
     from ftfy.badness import badness
 
-    cols: dict[str, list] = {c: [] for c in (*HEALTH_COLUMNS, "script", "script_share")}
-    for text in texts:
-        if text.isascii():
-            controls = len(ASCII_CONTROL.findall(text)) if ASCII_CONTROL.search(text) else 0
-            row = (0, controls, 0, 0, False, 0)
-            script = ("Latin", 1.0) if ASCII_LETTER.search(text) else ("None", 0.0)
-        else:
-            row = (
-                text.count("\ufffd"),
-                len(CONTROL.findall(text)),
-                len(INVISIBLE.findall(text)),
-                len(WHITESPACE.findall(text)),
-                not unicodedata.is_normalized("NFC", text),
-                badness(text),
-            )
-            script = script_mix(text)
-        for c, v in zip(HEALTH_COLUMNS, row):
-            cols[c].append(v)
-        cols["script"].append(script[0])
-        cols["script_share"].append(script[1])
-    return cols
+    return (
+        text.count("\ufffd"),
+        len(CONTROL.findall(text)),
+        len(INVISIBLE.findall(text)),
+        len(WHITESPACE.findall(text)),
+        not unicodedata.is_normalized("NFC", text),
+        badness(text),
+    )
 
 
 def make_visible(text: str) -> str:
