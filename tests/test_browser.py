@@ -76,7 +76,7 @@ def server(tmp_path):
         log.close()
 
 
-def test_sample_corpus_overview_and_tokens_pages_render_in_chromium(server):
+def test_sample_corpus_pages_render_in_chromium(server):
     from playwright.sync_api import sync_playwright
 
     executable = ensure_chromium()
@@ -105,5 +105,13 @@ def test_sample_corpus_overview_and_tokens_pages_render_in_chromium(server):
             page.screenshot(path=str(ARTIFACTS / "tokens.png"), full_page=True)
             assert page.locator('[data-testid="stException"]').count() == 0
             assert page.locator(".js-plotly-plot").count() >= 3
+
+            page.get_by_role("link", name="Special tokens & encoding").click()
+            page.wait_for_selector("text=Would raise in encode()", timeout=60_000)
+            page.wait_for_selector("mark", timeout=30_000)  # a marker highlighted in an example
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "special.png"), full_page=True)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert page.locator("script:has-text('alert')").count() == 0
         finally:
             browser.close()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+
 import plotly.express as px
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
@@ -34,18 +37,21 @@ if counts.is_empty():
 else:
     grid = counts.pivot(on="source", index="marker", values="documents").fill_null(0)
     markers = grid["marker"].to_list()
-    fig = px.imshow(
-        grid.drop("marker").to_numpy(), x=grid.columns[1:], y=markers, text_auto=True, aspect="auto",
-        color_continuous_scale="Reds", labels={"x": "source", "y": "marker", "color": "documents"},
-        title="Documents containing each marker",
-    )
-    fig.update_layout(height=max(300, 32 * len(markers) + 120), margin=dict(t=50, b=10))
+    z = grid.drop("marker").to_numpy()
+    fig = go.Figure(go.Heatmap(
+        z=z, x=grid.columns[1:], y=[html.escape(m) for m in markers], text=z, texttemplate="%{text}",
+        colorscale="Reds", colorbar=dict(title="documents"),
+        hovertemplate="%{y} in %{x}: %{z} documents<extra></extra>",
+    ))
+    fig.update_layout(xaxis_title="source",
+                      height=max(300, 30 * len(markers) + 140), margin=dict(t=50, b=10), yaxis_autorange="reversed")
+    fig.update_layout(title="Documents containing each marker")
     event = st.plotly_chart(fig, key="special_heatmap", on_select="rerun", selection_mode="points")
     st.dataframe(counts, hide_index=True, key="special_table",
                  column_config={"share": st.column_config.NumberColumn("share of docs", format="percent")})
     points = event.selection.points if event and event.selection else []
     options = counts.select("source", "marker").rows()
-    default = (points[0]["x"], points[0]["y"]) if points else options[0]
+    default = (points[0]["x"], html.unescape(points[0]["y"])) if points else options[0]
     pick = st.selectbox("Examples of", options, index=options.index(default) if default in options else 0,
                         format_func=lambda o: f"{o[1]} in {o[0]}", key=f"special_pick_{default}")
     tok = load(settings.tokenizer)
