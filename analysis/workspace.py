@@ -4,6 +4,7 @@ Layout (default `./.mixlens`):
 
     profiles/<key>/docs.parquet   per-document figures of one source
     profiles/<key>/source.json    the source's entry (format, counts, fields, drift)
+    profiles/<key>/token_freq.npy how often each token id occurs in the source
     uploads/                      files added from the dashboard
     review.sqlite                 notes, decisions, approvals (later issues)
 

@@ -1,0 +1,138 @@
+"""The bundled sample corpus: every special token and every mojibake row that
+`sample_data/README.md` lists as planted is found in `docs.parquet`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from analysis import encoding_summary
+from analysis.profile import Settings, profile, write_outputs
+from analysis.sources import SAMPLE_DIR, sample_specs
+from analysis.workspace import Workspace
+
+README = SAMPLE_DIR / "README.md"
+SECTION = re.compile(r"^### `([^`]+)`\s*$")
+TAG = re.compile(r"^- `([a-z0-9_]+)` \((\d+)\): .*?Rows: (.+)$")
+# which markers each planted `token_*` tag stands for
+TOKEN_MARKERS = {
+    "token_endoftext": {"<|endoftext|>"},
+    "token_eot_id": {"<|eot_id|>"},
+    "token_im_start_im_end": {"<|im_start|>", "<|im_end|>"},
+    "token_inst": {"[INST]", "[/INST]"},
+    "token_s": {"<s>", "</s>"},
+    "token_fim": {"<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"},
+    "token_instruction_response_headers": {"### Instruction:", "### Response:"},
+}
+RAISING_TAGS = {"token_endoftext", "token_fim"}  # cl100k_base's own specials
+
+
+def planted() -> dict[str, dict[str, list[int]]]:
+    """{file: {tag: rows}} for the `token_*` and `mojibake` tags of the README."""
+    out: dict[str, dict[str, list[int]]] = {}
+    current = None
+    for line in README.read_text(encoding="utf-8").splitlines():
+        if m := SECTION.match(line):
+            current = m.group(1)
+            continue
+        m = TAG.match(line)
+        if not (current and m):
+            continue
+        tag, n, rows = m.group(1), int(m.group(2)), m.group(3)
+        if not (tag.startswith("token_") or tag == "mojibake"):
+            continue
+        numbers = [int(r.split("~")[0].strip()) for r in rows.split(",")]
+        assert len(numbers) == n, (current, tag)
+        out.setdefault(current, {})[tag] = numbers
+    return out
+
+
+PLANTED = planted()
+CASES = [(f, tag) for f, tags in PLANTED.items() for tag in tags]
+
+
+def test_readme_lists_planted_tokens_and_mojibake():
+    assert set(PLANTED) >= {"web/part-000.jsonl.gz", "web/part-001.jsonl.zst", "wiki.parquet", "code/repos.jsonl.zst",
+                            "chat_sft.jsonl", "alpaca.json", "preference.jsonl"}
+    tags = {tag for tags in PLANTED.values() for tag in tags}
+    assert tags == set(TOKEN_MARKERS) | {"mojibake"}
+    assert sum(len(rows) for tags in PLANTED.values() for tag, rows in tags.items() if tag == "mojibake") == 30
+
+
+@pytest.fixture(scope="module")
+def sample_docs(tmp_path_factory) -> pl.DataFrame:
+    folder = tmp_path_factory.mktemp("sample")
+    profiles = profile(sample_specs(), Settings(), Workspace(folder / "ws"))
+    write_outputs(profiles, folder / "out")
+    docs = pl.read_parquet(folder / "out" / "docs.parquet")
+    return docs.with_columns(
+        pl.col("path").map_elements(lambda p: Path(p).resolve().relative_to(SAMPLE_DIR.resolve()).as_posix(),
+                                    return_dtype=pl.String).alias("file")
+    )
+
+
+def rows_of(docs: pl.DataFrame, file: str, rows: list[int]) -> pl.DataFrame:
+    found = docs.filter((pl.col("file") == file) & pl.col("row").is_in(rows)).sort("row")
+    assert found["row"].to_list() == sorted(rows), f"{file}: rows missing from docs.parquet"
+    return found
+
+
+def test_every_readme_file_maps_to_documents(sample_docs):
+    files = set(sample_docs["file"].unique())
+    assert set(PLANTED) <= files
+
+
+@pytest.mark.parametrize("file, tag", CASES, ids=[f"{f}:{t}" for f, t in CASES])
+def test_planted_row_is_found(sample_docs, file, tag):
+    found = rows_of(sample_docs, file, PLANTED[file][tag])
+    if tag == "mojibake":
+        bad = found.filter(pl.col("mojibake") <= 0)["row"].to_list()
+        assert not bad, f"{file}: planted mojibake not found in rows {bad}"
+        return
+    bad = found.filter(pl.col("special_tokens") <= 0)["row"].to_list()
+    assert not bad, f"{file}: planted {tag} not found in rows {bad}"
+    for row, markers in zip(found["row"], found["special_markers"]):
+        seen = {m["marker"] for m in markers}
+        assert seen & TOKEN_MARKERS[tag], f"{file} row {row}: {tag} expected, found {seen}"
+    if tag in RAISING_TAGS:
+        assert found["raises_in_encode"].all()
+
+
+def test_special_tokens_only_in_planted_rows(sample_docs):
+    for file in sample_docs["file"].unique().sort():
+        expected = sorted({r for tag, rows in PLANTED.get(file, {}).items() if tag.startswith("token_") for r in rows})
+        flagged = sample_docs.filter((pl.col("file") == file) & (pl.col("special_tokens") > 0))["row"].sort().to_list()
+        assert flagged == expected, file
+
+
+def test_mojibake_only_in_planted_rows(sample_docs):
+    for file in sample_docs["file"].unique().sort():
+        expected = sorted(PLANTED.get(file, {}).get("mojibake", []))
+        flagged = sample_docs.filter((pl.col("file") == file) & (pl.col("mojibake") > 0))["row"].sort().to_list()
+        assert flagged == expected, file
+
+
+def test_marker_counts_match_the_readme_summary(sample_docs):
+    """README: `<|endoftext|>` in 25 web pages and 3 code files; `<|im_start|>`/`<|im_end|>` in 15
+    chat messages and 5 web pages; `[INST]` in 3 web, 2 chat, 3 preference; `<s>` in 3 web and 3
+    preference; `<|eot_id|>` in 2 web and 3 chat; `### Instruction:` in 5 alpaca; fim in 2 code."""
+    table = encoding_summary.marker_counts(sample_docs)
+    documents = {(r["source"], r["marker"]): r["documents"] for r in table.to_dicts()}
+    expected = {
+        ("web", "<|endoftext|>"): 25, ("code", "<|endoftext|>"): 3,
+        ("chat", "<|im_start|>"): 15, ("web", "<|im_start|>"): 5,
+        ("web", "[INST]"): 3, ("chat", "[INST]"): 2, ("preference", "[INST]"): 3,
+        ("web", "<s>"): 3, ("preference", "<s>"): 3,
+        ("web", "<|eot_id|>"): 2, ("chat", "<|eot_id|>"): 3,
+        ("alpaca", "### Instruction:"): 5, ("code", "<|fim_prefix|>"): 2,
+    }
+    assert {k: documents.get(k) for k in expected} == expected
+
+
+def test_problem_table_counts_planted_mojibake(sample_docs):
+    table = encoding_summary.problem_table(sample_docs).filter(pl.col("problem") == "mojibake")
+    counts = {r["source"]: r["documents"] for r in table.to_dicts()}
+    assert counts["web"] == 20 and counts["wiki"] == 10
