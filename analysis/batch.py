@@ -68,7 +68,8 @@ def _signals(texts: list[str], ids: list[list[int]], tok, options: Options) -> t
     """Special-token and encoding-health columns, and the batch's token frequencies."""
     import numpy as np
 
-    totals, breakdown, raises = count_markers(texts, marker_list(tok.specials, options.markers), tok.specials)
+    markers = marker_list([*tok.specials, *tok.added], options.markers)
+    totals, breakdown, raises = count_markers(texts, markers, tok.specials)
     cols = {"special_tokens": totals, "special_markers": breakdown, "raises_in_encode": raises, **health.measure(texts)}
     flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=sum(map(len, ids)))
     freq = np.bincount(flat, minlength=1) if flat.size else np.zeros(1, dtype=np.int64)

@@ -7,7 +7,8 @@ Columns (besides `invalid_utf8`, counted at load time):
 - `unusual_whitespace`: NBSP and the other non-ASCII spaces;
 - `not_nfc`: the text changes under NFC normalisation;
 - `mojibake`: ftfy's badness score (the number of character sequences that look like
-  UTF-8 decoded as a legacy codepage); ftfy's `fix_text` gives the repaired version;
+  UTF-8 decoded as a legacy codepage), U+FFFD left out (counted above, and nothing ftfy
+  can repair); ftfy's `fix_text` gives the repaired version;
 - `script`, `script_share`: the dominant Unicode script among the letters, and its share.
 
 ASCII text (the common case) takes a fast path: only control characters can occur in it.
@@ -37,8 +38,8 @@ def _scripts():
     if _script_re is None:
         import regex
 
-        groups = "|".join(f"(?P<{s}>\\p{{Script={s}}}+)" for s in SCRIPTS)
-        _script_re = regex.compile(f"{groups}|(?P<Other>\\p{{L}}+)")
+        groups = "|".join(f"(?P<{s}>[\\p{{Script={s}}}&&\\p{{L}}]+)" for s in SCRIPTS)
+        _script_re = regex.compile(f"{groups}|(?P<Other>\\p{{L}}+)", regex.V1)
     return _script_re
 
 
@@ -86,7 +87,7 @@ def _unicode_row(text: str) -> tuple:
         len(INVISIBLE.findall(text)),
         len(WHITESPACE.findall(text)),
         not unicodedata.is_normalized("NFC", text),
-        badness(text),
+        badness(text.replace("\ufffd", "")) if "\ufffd" in text else badness(text),
     )
 
 
@@ -103,7 +104,7 @@ PROBLEM = re.compile(f"{CONTROL.pattern[:-1]}{INVISIBLE.pattern[1:-1]}{WHITESPAC
 
 
 def fix(text: str) -> str:
-    """ftfy's repaired text (mojibake undone, entities left alone)."""
+    """ftfy's repaired text (mojibake undone; entities and curly quotes left alone)."""
     import ftfy
 
-    return ftfy.fix_text(text, unescape_html=False)
+    return ftfy.fix_text(text, unescape_html=False, uncurl_quotes=False)

@@ -75,8 +75,15 @@ def _present(joined: str, markers: list[str]) -> list[str]:
 
 
 def _overlaps(marker: str, found: set[str]) -> bool:
-    """A marker hidden inside a longer one that matched first (`<s>` in `<s>>`, say)."""
-    return any(marker in f or f in marker for f in found)
+    """Could an occurrence of `marker` hide under a match of a found marker? Only if the two
+    overlap: one contains the other, or an end of one is a start of the other."""
+    for f in found:
+        if marker in f or f in marker:
+            return True
+        for k in range(1, min(len(f), len(marker))):
+            if f.endswith(marker[:k]) or marker.endswith(f[:k]):
+                return True
+    return False
 
 
 def highlight(text: str, markers: list[str]) -> str:

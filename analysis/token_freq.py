@@ -22,10 +22,13 @@ def load_freq(profile_dir: str | Path) -> np.ndarray | None:
     return np.load(path, allow_pickle=False) if path.exists() else None
 
 
-@lru_cache(maxsize=8)
 def _kinds(tokenizer: str) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks over the vocabulary: whitespace-only tokens, digit-only tokens."""
-    tok = load(tokenizer)
+    return _kinds_of(load(tokenizer))
+
+
+@lru_cache(maxsize=8)
+def _kinds_of(tok) -> tuple[np.ndarray, np.ndarray]:
     texts = [_text(tok, i) for i in range(tok.vocab_size)]
     space = np.array([bool(t) and t.isspace() for t in texts])
     digit = np.array([bool(t.strip()) and t.strip().isdigit() for t in texts])

@@ -12,7 +12,9 @@ Counting semantics: tiktoken counts with `encode_ordinary` (special-token text i
 text); a Hugging Face tokenizer counts with `encode(text, add_special_tokens=False)`, its
 default, which turns special-token text into the special token, as training code would.
 `specials` lists the tokenizer's own special tokens, whose literal occurrence in raw text is
-what `raises_in_encode` flags. Tokenizers are cached per process.
+what `raises_in_encode` flags (for tiktoken, exactly when `encode()` raises; for a
+`tokenizer.json`, when the text would turn into a control token); `added` lists a
+`tokenizer.json`'s other added tokens, which are counted as markers too. Tokenizers are cached per process.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Tokenizer:
     def __init__(self, name: str, enc):
         self.name, self.enc = name, enc
         self.specials = sorted(enc.special_tokens_set)
+        self.added: list[str] = []  # other added tokens (Hugging Face tokenizers)
         self.vocab_size = enc.max_token_value + 1
         core = getattr(enc, "_core_bpe", None)
         self._core = getattr(core, "encode_ordinary", None)
@@ -82,19 +85,44 @@ class HFTokenizer(Tokenizer):
 
         self.name, self.path = name, path
         self.tok = HF.from_file(str(path))
+        self.tok.no_truncation()  # a tokenizer.json may ask for both: we count whole texts
+        self.tok.no_padding()
         added = self.tok.get_added_tokens_decoder().values()
         self.specials = sorted({t.content for t in added if t.special and t.content})
+        self.added = sorted({t.content for t in added if not t.special and t.content})
         self.vocab_size = self.tok.get_vocab_size(with_added_tokens=True)
 
     def encode_many(self, texts: list[str]) -> list[list[int]]:
-        return [e.ids for e in self.tok.encode_batch(texts, add_special_tokens=False)]
+        try:
+            batch = self.tok.encode_batch(texts, add_special_tokens=False)
+        except TypeError:  # a lone surrogate: repair it as tiktoken does, then encode
+            batch = self.tok.encode_batch([_repair(t) for t in texts], add_special_tokens=False)
+        return [e.ids for e in batch]
 
     def pieces(self, text: str) -> list[str]:
-        enc = self.tok.encode(text, add_special_tokens=False)
-        return [text[a:b] for a, b in enc.offsets]
+        """One piece per token, joining back to the text: text the tokens skip (spaces, for
+        some models) goes to the next token, and overlapping byte-level offsets do not
+        repeat characters."""
+        offsets = self.tok.encode(_repair(text), add_special_tokens=False).offsets
+        out, shown = [], 0
+        for _, end in offsets:
+            out.append(text[shown:end] if end > shown else "")
+            shown = max(shown, end)
+        if out and shown < len(text):
+            out[-1] += text[shown:]
+        return out
 
     def token_text(self, token_id: int) -> str:
         return self.tok.decode([int(token_id)], skip_special_tokens=False)
+
+
+def _repair(text: str) -> str:
+    """Lone surrogates become U+FFFD (what tiktoken does before encoding)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def hf_path(name: str) -> Path:
@@ -106,9 +134,14 @@ def hf_path(name: str) -> Path:
     return path
 
 
-@lru_cache(maxsize=8)
 def load(name: str = DEFAULT_ENCODING) -> Tokenizer:
-    """A tiktoken encoding by name, or a Hugging Face tokenizer by path."""
+    """A tiktoken encoding by name, or a Hugging Face tokenizer by path (reloaded when the
+    file changes)."""
+    return _load(name, tuple(fingerprint(name)))
+
+
+@lru_cache(maxsize=8)
+def _load(name: str, _fingerprint: tuple) -> Tokenizer:
     if is_path(name):
         path = hf_path(name)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # our workers are the parallelism

@@ -117,19 +117,28 @@ def test_mojibake_only_in_planted_rows(sample_docs):
 
 def test_marker_counts_match_the_readme_summary(sample_docs):
     """README: `<|endoftext|>` in 25 web pages and 3 code files; `<|im_start|>`/`<|im_end|>` in 15
-    chat messages and 5 web pages; `[INST]` in 3 web, 2 chat, 3 preference; `<s>` in 3 web and 3
-    preference; `<|eot_id|>` in 2 web and 3 chat; `### Instruction:` in 5 alpaca; fim in 2 code."""
+    chat messages and 5 web pages; `[INST]`/`[/INST]` in 3 web pages, 2 chat messages and 3
+    preference prompts; `<s>`/`</s>` in 3 web pages and 3 preference `chosen`; `<|eot_id|>` in 2 web
+    pages and 3 chat messages; `### Instruction:`/`### Response:` in 5 alpaca outputs; fim in 2 code files."""
     table = encoding_summary.marker_counts(sample_docs)
-    documents = {(r["source"], r["marker"]): r["documents"] for r in table.to_dicts()}
+    for r in table.filter(pl.col("marker") == "<|endoftext|>").to_dicts():
+        assert r["documents"] == {"web": 25, "code": 3}.get(r["source"]), r
     expected = {
-        ("web", "<|endoftext|>"): 25, ("code", "<|endoftext|>"): 3,
-        ("chat", "<|im_start|>"): 15, ("web", "<|im_start|>"): 5,
-        ("web", "[INST]"): 3, ("chat", "[INST]"): 2, ("preference", "[INST]"): 3,
-        ("web", "<s>"): 3, ("preference", "<s>"): 3,
-        ("web", "<|eot_id|>"): 2, ("chat", "<|eot_id|>"): 3,
-        ("alpaca", "### Instruction:"): 5, ("code", "<|fim_prefix|>"): 2,
+        "token_endoftext": {"web": 25, "code": 3},
+        "token_im_start_im_end": {"chat": 15, "web": 5},
+        "token_inst": {"web": 3, "chat": 2, "preference": 3},
+        "token_s": {"web": 3, "preference": 3},
+        "token_eot_id": {"web": 2, "chat": 3},
+        "token_instruction_response_headers": {"alpaca": 5},
+        "token_fim": {"code": 2},
     }
-    assert {k: documents.get(k) for k in expected} == expected
+    for tag, per_source in expected.items():
+        counted = {}
+        for marker in TOKEN_MARKERS[tag]:
+            for source in sample_docs["source"].unique():
+                for row in encoding_summary.with_marker(sample_docs, source, marker).select("path", "row").rows():
+                    counted.setdefault(source, set()).add(row)
+        assert {s: len(r) for s, r in counted.items()} == per_source, tag
 
 
 def test_problem_table_counts_planted_mojibake(sample_docs):

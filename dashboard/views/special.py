@@ -56,7 +56,7 @@ else:
                         format_func=lambda o: f"{o[1]} in {o[0]}", key=f"special_pick_{default}")
     tok = load(settings.tokenizer)
     show_examples(with_marker(docs, *pick), key="special_examples",
-                  markers=marker_list(tok.specials, tuple(settings.markers)))
+                  markers=marker_list([*tok.specials, *tok.added], tuple(settings.markers)))
 
 st.subheader("Would raise in encode()")
 raises = docs.group_by("source").agg(pl.col("raises_in_encode").mean().alias("share"), pl.col("raises_in_encode").sum().alias("documents")).sort("source")
