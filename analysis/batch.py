@@ -12,8 +12,9 @@ Figures per document:
 - per part: `prompt_tokens`, `response_tokens`, `chosen_tokens`, `rejected_tokens`, `turns`;
 - `invalid_utf8`: bytes replaced by U+FFFD while decoding;
 - with `options.signals`: the special-token columns (`specials.py`), the encoding-health
-  columns (`health.py`), and the batch's token frequencies (sparse ids and counts) from the
-  same encoding pass, for the "which tokens are common" view.
+  columns (`health.py`), the quality statistics (`quality.py`), PII counts (`pii.py`), the
+  language (`language.py`), and the batch's token frequencies (sparse ids and counts) from
+  the same encoding pass, for the "which tokens are common" view.
 
 Token ids come from `Tokenizer.encode_many` (for tiktoken, `encode_ordinary` mapped over
 the texts in C, not `encode_ordinary_batch`: its per-call thread overhead makes it several
@@ -25,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import chain
 
-from . import health
+from . import health, language, pii, quality
 from .fields import FieldStats
 from .formats import Malformed, Plan, extract
 from .readers import RawBatch, is_blank, parse_item
@@ -62,6 +63,7 @@ class Options:
     tokenizer: str = DEFAULT_ENCODING
     signals: bool = True  # special-token and encoding-health columns, token frequencies
     markers: tuple[str, ...] = ()  # extra literal markers to count
+    quality: bool = True  # with signals: quality statistics, PII counts, language
 
 
 def _signals(texts: list[str], ids: list[list[int]], tok, options: Options) -> tuple[dict, tuple]:
@@ -71,6 +73,10 @@ def _signals(texts: list[str], ids: list[list[int]], tok, options: Options) -> t
     markers = marker_list([*tok.specials, *tok.added], options.markers)
     totals, breakdown, raises = count_markers(texts, markers, tok.specials)
     cols = {"special_tokens": totals, "special_markers": breakdown, "raises_in_encode": raises, **health.measure(texts)}
+    if options.quality:
+        cols.update(quality.measure(texts))
+        cols.update(pii.measure(texts))
+        cols.update(language.detect(texts))
     flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=sum(map(len, ids)))
     freq = np.bincount(flat, minlength=1) if flat.size else np.zeros(1, dtype=np.int64)
     nonzero = np.flatnonzero(freq)

@@ -3,6 +3,7 @@
     mixlens                                  open the dashboard on the sample corpus
     mixlens open [NAME=]PATH... [--port N] [--host H] [--workspace DIR]
     mixlens profile [NAME=]PATH... --out DIR [--workspace DIR] [--workers N]
+    mixlens filter [NAME=]PATH... [--preset gopher|c4|fineweb] --out DIR
 
 `open` checks every source first (a bad path fails here, with one line, not in the
 browser), then starts Streamlit on the dashboard's entrypoint and hands it the sources and
@@ -22,7 +23,7 @@ from .formats import FORMATS
 from .profile import Settings, profile, write_outputs
 from .sources import SourceError, resolve_all, sample_specs
 from .tokenizer import DEFAULT_ENCODING, TokenizerError
-from .workspace import DEFAULT_WORKSPACE, Workspace
+from .workspace import DEFAULT_WORKSPACE, Workspace, atomic_path
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 BAR = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}"
@@ -40,11 +41,15 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
         help="a tiktoken encoding (cl100k_base, o200k_base, ...) or a tokenizer.json file or folder (default: %(default)s)",
     )
     p.add_argument("--marker", action="append", default=[], help="an extra literal marker to count (repeatable)")
-    p.add_argument("--no-signals", action="store_true", help="skip special-token and encoding-health columns")
+    p.add_argument("--no-signals", action="store_true", help="skip every signal column: the plain, fastest profile")
+    p.add_argument("--no-quality", action="store_true", help="skip the quality, PII and language columns")
 
 
 def _settings(args) -> Settings:
-    return Settings(args.tokenizer, args.format, args.text_field, args.txt_lines, tuple(args.marker), not args.no_signals)
+    return Settings(
+        args.tokenizer, args.format, args.text_field, args.txt_lines, tuple(args.marker),
+        signals=not args.no_signals, quality=not args.no_quality,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_args(p_prof)
     p_prof.add_argument("--out", required=True, help="output folder")
     p_prof.add_argument("--workers", type=int, help="processes (default: all cores)")
+    p_filt = sub.add_parser("filter", help="write the documents a quality preset keeps, and dropped.parquet")
+    _settings_args(p_filt)
+    p_filt.add_argument("--preset", help="gopher, c4 or fineweb (default: the filter saved in the workspace, else gopher)")
+    p_filt.add_argument("--out", required=True, help="output folder")
+    p_filt.add_argument("--workers", type=int, help="processes (default: all cores)")
     return parser
 
 
@@ -91,6 +101,52 @@ def cmd_profile(args) -> int:
     return 0
 
 
+def cmd_filter(args) -> int:
+    import polars as pl
+
+    from . import filter_settings
+    from .export import write_kept
+    from .rules import drop_flags
+    from .sources import resolve_all
+    from .summary import load_docs
+
+    if not args.sources:
+        raise SourceError("filter needs at least one [NAME=]PATH")
+    workspace = Workspace(args.workspace)
+    try:
+        config = filter_settings.default(args.preset) if args.preset else filter_settings.load(workspace)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
+    settings = _settings(args)
+    if not (settings.signals and settings.quality):
+        raise SourceError("filter needs the quality signals: drop --no-signals / --no-quality")
+    profiles = profile(args.sources, settings, workspace, None, args.workers)
+    docs = load_docs([p.docs_path for p in profiles])
+    rules = filter_settings.active_rules(config)
+    flags = drop_flags(docs, rules, filter_settings.disabled_sets(config))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rule_cols = [c for c in flags.columns if c.startswith("drop_")]
+    dropped = (
+        flags.unpivot(index=["source", "path", "row"], on=rule_cols, variable_name="rule", value_name="hit")
+        .filter(pl.col("hit"))
+        .with_columns(pl.col("rule").str.strip_prefix("drop_"))
+        .select("source", "path", "row", "rule")
+        .sort("source", "path", "row", "rule")
+    )
+    with atomic_path(out / "dropped.parquet") as tmp:
+        dropped.write_parquet(tmp)
+    kept = flags.filter(~pl.col("dropped"))
+    for source in resolve_all(args.sources):
+        mine = kept.filter(pl.col("source") == source.name)
+        keep = {path: set(g["row"].to_list()) for (path,), g in mine.group_by("path")}
+        write_kept(source, keep, out, settings.txt_lines)
+        total = flags.filter(pl.col("source") == source.name).height
+        print(f"{source.name}: kept {mine.height:,} of {total:,} documents")
+    print(f"preset {config['preset']}: {len(rules)} rules; wrote {out}/<source>/ and {out / 'dropped.parquet'}")
+    return 0
+
+
 def cmd_open(args) -> int:
     specs = args.sources or sample_specs()
     resolve_all(specs)  # fail here, with one line, on a bad path
@@ -118,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args(["open", *argv])
     try:
-        return cmd_profile(args) if args.command == "profile" else cmd_open(args)
+        commands = {"profile": cmd_profile, "filter": cmd_filter, "open": cmd_open}
+        return commands[args.command](args)
     except (SourceError, TokenizerError) as exc:
         print(f"mixlens: error: {exc}", file=sys.stderr)
         return 2

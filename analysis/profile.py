@@ -27,16 +27,19 @@ from .batch import COLUMNS, COUNT_COLUMNS, Options, profile_batch
 from .engine import LocalEngine
 from .fields import FieldStats, drift
 from .formats import Malformed, Plan, detect
+from .pii import COLUMNS as PII_COLUMNS
+from .quality import COLUMN_TYPES
 from .readers import file_size, iter_batches, iter_records, parse_item
 from .sources import Source, SourceError, cache_key, resolve_all
 from .tokenizer import DEFAULT_ENCODING, fingerprint, load
 from .workspace import Workspace, atomic_path, write_json
 
-PROFILE_VERSION = 2
+PROFILE_VERSION = 3
 MAX_MALFORMED_REPORTED = 20
 DETECT_RECORDS = 256
 TOKEN_FREQ = "token_freq.npy"  # per source: how often each token id occurs
 INLINE_BYTES = 4 << 20  # below this, starting worker processes costs more than it saves
+ARROW_TYPES = {float: pa.float64(), int: pa.int64(), bool: pa.bool_()}
 SIGNAL_FIELDS = [
     ("special_tokens", pa.int64()),
     ("special_markers", pa.list_(pa.struct([("marker", pa.string()), ("count", pa.int64())]))),
@@ -49,6 +52,10 @@ SIGNAL_FIELDS = [
     ("mojibake", pa.int64()),
     ("script", pa.string()),
     ("script_share", pa.float64()),
+    *[(name, ARROW_TYPES[t]) for name, t in COLUMN_TYPES.items()],
+    ("language", pa.string()),
+    ("language_score", pa.float64()),
+    *[(c, pa.int64()) for c in PII_COLUMNS],
 ]
 SCHEMA = pa.schema(
     [("source", pa.string()), ("path", pa.string()), ("row", pa.int64()), ("format", pa.string())]
@@ -66,12 +73,13 @@ class Settings:
     txt_lines: bool = False
     markers: tuple[str, ...] = ()  # extra literal markers to count
     signals: bool = True  # special-token and encoding-health columns, token frequencies
+    quality: bool = True  # with signals: quality statistics, PII counts, language
 
     def key(self) -> dict:
         return {**asdict(self), "tokenizer": fingerprint(self.tokenizer), "version": PROFILE_VERSION}
 
     def options(self) -> Options:
-        return Options(self.tokenizer, self.signals, tuple(self.markers))
+        return Options(self.tokenizer, self.signals, tuple(self.markers), self.quality)
 
 
 @dataclass

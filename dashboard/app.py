@@ -119,6 +119,7 @@ def main() -> None:
         st.Page(VIEWS / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page(VIEWS / "tokens.py", title="Tokens & lengths", icon=":material/straighten:"),
         st.Page(VIEWS / "special.py", title="Special tokens & encoding", icon=":material/warning:"),
+        st.Page(VIEWS / "quality.py", title="Quality & PII", icon=":material/filter_alt:"),
     ]
     page = st.navigation(pages)
     if corpus.docs.is_empty():

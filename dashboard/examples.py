@@ -7,7 +7,8 @@ view, marker highlights), never the document's own HTML or Markdown.
 
 Views: the token view (the text split into the active tokenizer's tokens, alternating
 colours, cut after `TOKEN_VIEW_LIMIT` tokens), marker highlights, invisible characters made
-visible as escapes, and ftfy's repaired text beside the original.
+visible as escapes, ftfy's repaired text beside the original, PII masked, and the figure
+that put the document in the list.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import polars as pl
 import streamlit as st
 
 from analysis.health import fix, make_visible
+from analysis.pii import mask
 from analysis.specials import highlight
 from analysis.tokenizer import load
 from dashboard import cache, state
@@ -48,7 +50,13 @@ def token_html(text: str, tokenizer: str, limit: int = TOKEN_VIEW_LIMIT) -> tupl
     return f'<div style="{BOX}">{"".join(spans)}</div>', len(pieces)
 
 
+def _fmt(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _show_text(text: str, mode: dict) -> None:
+    if mode.get("masked"):
+        text = mask(text)
     cut = len(text) > PREVIEW_CHARS and not mode.get("tokens")
     if cut:
         st.caption(f"Showing the first {PREVIEW_CHARS:,} of {len(text):,} characters.")
@@ -75,7 +83,7 @@ def _show_text(text: str, mode: dict) -> None:
 
 def show_examples(
     rows: pl.DataFrame, key: str, n: int = 5, label: str = "documents", markers: list[str] | None = None,
-    visible: bool = False, fixed: bool = False,
+    visible: bool = False, fixed: bool = False, figure: str | None = None, masked: bool = False,
 ) -> None:
     """Show up to `n` seeded-random documents of `rows` (which has source, path, row)."""
     total = rows.height
@@ -87,7 +95,8 @@ def show_examples(
     seed = c2.number_input("Seed", 0, 10_000, 0, key=f"{key}_seed")
     settings = st.session_state[state.SETTINGS]
     tokens = c3.toggle("Show tokens", key=f"{key}_tokens", help=f"Split into {settings.tokenizer} tokens")
-    mode = {"tokens": tokens, "tokenizer": settings.tokenizer, "markers": markers, "visible": visible, "fixed": fixed}
+    mode = {"tokens": tokens, "tokenizer": settings.tokenizer, "markers": markers, "visible": visible,
+            "fixed": fixed, "masked": masked}
     picked = rows.sample(min(int(n), total), seed=int(seed), shuffle=True) if total > n else rows
     st.caption(f"{picked.height} of {total:,} {label}, sampled at random (seed {seed}).")
     corpus = state.corpus()
@@ -101,9 +110,10 @@ def show_examples(
         figures = {r["row"]: r for r in group.iter_rows(named=True)}
         for doc in docs:
             fig = figures.get(doc["row"], {})
+            shown = f" · **{md_escape(figure)} = {md_escape(_fmt(fig.get(figure)))}**" if figure else ""
             st.markdown(
                 f"**{md_escape(source)}** · {md_escape(path)} · row {doc['row']} · "
-                f"{fig.get('tokens', 0):,} tokens · {fig.get('chars', 0):,} chars"
+                f"{fig.get('tokens', 0):,} tokens · {fig.get('chars', 0):,} chars{shown}"
             )
             if doc["error"]:
                 st.warning(doc["error"])

@@ -23,6 +23,7 @@ FORMATS = "mixlens_formats"  # dict[str, str]: spec -> format chosen when it was
 CORPUS = "mixlens_corpus"  # dashboard.cache.Corpus of this run
 ADD_ERROR = "mixlens_add_error"  # str | None: the last failed "add source"
 TOKENIZER_ERROR = "mixlens_tokenizer_error"  # str | None: the last tokenizer that failed to load
+FILTERS = "mixlens_filters"  # dict: the quality filter being edited (see analysis.filter_settings)
 COMPARE = "mixlens_compare"  # list[str]: tokenizers compared on the Tokens page
 HIST_SELECTION = "mixlens_hist_selection"  # (source, low, high) picked on a histogram
 

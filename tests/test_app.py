@@ -236,3 +236,45 @@ def test_tokens_page_compares_tokenizers_and_lists_top_tokens(marked):
     assert not at.exception, at.exception
     compared = frame(at, "cl100k_base")
     assert str(path) in compared.columns
+
+
+def test_quality_page_shows_drops_signals_and_masked_pii(tmp_path, monkeypatch):
+    prose = ("The committee met on Tuesday to discuss the new budget for the city library. Members agreed "
+             "that the reading room should stay open later, and that the children's section needs more books. ")
+    web = tmp_path / "web.jsonl"
+    docs = [
+        {"text": prose * 1},
+        {"text": "too short to keep"},
+        {"text": prose + " Write to jane.doe@example.com or call +44 20 7946 0958."},
+        {"text": "lorem ipsum dolor sit amet " * 30},
+    ]
+    web.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    monkeypatch.setenv("MIXLENS_SOURCES", json.dumps([str(web)]))
+    monkeypatch.setenv("MIXLENS_WORKSPACE", str(tmp_path / "ws"))
+    at = run_app()
+    at.switch_page("views/quality.py").run()
+    assert not at.exception, at.exception
+    total = frame(at, "tokens_dropped")
+    assert int(total["docs_dropped"].iloc[0]) >= 2
+    pii = frame(at, "share_with_any")
+    assert int(pii["email"].iloc[0]) == 1 and int(pii["phone"].iloc[0]) == 1
+    at.selectbox(key="quality_pii_cat").set_value("email").run()
+    codes = [c.value for c in at.code]
+    assert any("[EMAIL]" in c for c in codes) and not any("jane.doe@example.com" in c for c in codes)
+    at.toggle(key="quality_pii_reveal").set_value(True).run()
+    assert any("jane.doe@example.com" in c.value for c in at.code)
+
+
+def test_quality_filter_is_saved_in_the_workspace(tmp_path, monkeypatch):
+    web = tmp_path / "web.jsonl"
+    web.write_text(json.dumps({"text": "a short document"}) + "\n")
+    monkeypatch.setenv("MIXLENS_SOURCES", json.dumps([str(web)]))
+    monkeypatch.setenv("MIXLENS_WORKSPACE", str(tmp_path / "ws"))
+    at = run_app()
+    at.switch_page("views/quality.py").run()
+    at.selectbox(key="quality_preset").set_value("c4").run()
+    at.button(key="quality_load_preset").click().run()
+    at.button(key="quality_save").click().run()
+    assert not at.exception, at.exception
+    saved = json.loads((tmp_path / "ws" / "filters.json").read_text())
+    assert saved["preset"] == "c4" and {r["rule"] for r in saved["rules"]} == {"c4_min_sentences", "c4_lorem_ipsum", "c4_curly_braces"}

@@ -113,5 +113,11 @@ def test_sample_corpus_pages_render_in_chromium(server):
             page.screenshot(path=str(ARTIFACTS / "special.png"), full_page=True)
             assert page.locator('[data-testid="stException"]').count() == 0
             assert page.locator("script:has-text('alert')").count() == 0
+
+            page.get_by_role("link", name="Quality & PII").click()
+            page.wait_for_selector("text=PII and secrets", timeout=90_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "quality.png"), full_page=True)
+            assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             browser.close()
