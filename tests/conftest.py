@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import gzip
 import json
 from pathlib import Path
@@ -66,3 +68,23 @@ def run_profile(workspace):
         return result.entry, pl.read_parquet(result.docs_path)
 
     return run
+
+
+_SECTION = re.compile(r"^### `([^`]+)`\s*$")
+_TAG = re.compile(r"^- `([a-z0-9_]+)` \((\d+)\): .*?Rows: (.+)$")
+
+
+def planted_rows(keep) -> dict[str, dict[str, list[int]]]:
+    """{file: {tag: rows}} of the sample README's planted problems whose tag `keep` accepts
+    (rows are the record indices before any `~`; each list has the README's count)."""
+    readme = Path(__file__).resolve().parent.parent / "sample_data" / "README.md"
+    out: dict[str, dict[str, list[int]]] = {}
+    current = None
+    for line in readme.read_text(encoding="utf-8").splitlines():
+        if m := _SECTION.match(line):
+            current = m.group(1)
+        elif (m := _TAG.match(line)) and current and keep(m.group(1)):
+            rows = [int(r.split("~")[0]) for r in m.group(3).split(",")]
+            assert len(rows) == int(m.group(2)), (current, m.group(1))
+            out.setdefault(current, {})[m.group(1)] = rows
+    return out

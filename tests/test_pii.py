@@ -4,13 +4,13 @@ sample corpus's planted PII and near misses (`sample_data/README.md`)."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from analysis import pii
+from conftest import planted_rows
 from analysis.fetch import fetch
 from analysis.profile import Settings, detect_plan
 from analysis.sources import SAMPLE_DIR, resolve, sample_specs
@@ -236,8 +236,6 @@ def test_hostile_inputs_give_the_right_answer():
 
 # ------------------------------------------------------------------ the sample corpus
 README = SAMPLE_DIR / "README.md"
-SECTION = re.compile(r"^### `([^`]+)`\s*$")
-TAG = re.compile(r"^- `([a-z0-9_]+)` \((\d+)\): .*?Rows: (.+)$")
 TAG_CATEGORY = {"pii_email": "email", "pii_phone": "phone", "pii_card": "credit_card", "pii_ssn": "ssn",
                 "pii_iban": "iban", "pii_ip": "ip"}
 PUBLIC_IPS = ("8.8.8.8", "93.184.216.34", "151.101.1.69", "52.14.200.7")  # the README's public addresses
@@ -254,16 +252,7 @@ def is_near_miss(tag: str) -> bool:
 
 def planted() -> dict[str, dict[str, list[int]]]:
     """{file: {tag: rows}} for the README's PII, secret and near-miss tags."""
-    out: dict[str, dict[str, list[int]]] = {}
-    current = None
-    for line in README.read_text(encoding="utf-8").splitlines():
-        if m := SECTION.match(line):
-            current = m.group(1)
-        elif (m := TAG.match(line)) and current and (category_of(m.group(1)) or is_near_miss(m.group(1))):
-            rows = [int(r.split("~")[0]) for r in m.group(3).split(",")]
-            assert len(rows) == int(m.group(2)), (current, m.group(1))
-            out.setdefault(current, {})[m.group(1)] = rows
-    return out
+    return planted_rows(lambda tag: bool(category_of(tag) or is_near_miss(tag)))
 
 
 PLANTED = planted()

@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from analysis import encoding_summary
+from conftest import planted_rows
 from analysis.profile import Settings, profile, write_outputs
 from analysis.sources import SAMPLE_DIR, sample_specs
 from analysis.workspace import Workspace
 
 README = SAMPLE_DIR / "README.md"
-SECTION = re.compile(r"^### `([^`]+)`\s*$")
-TAG = re.compile(r"^- `([a-z0-9_]+)` \((\d+)\): .*?Rows: (.+)$")
 # which markers each planted `token_*` tag stands for
 TOKEN_MARKERS = {
     "token_endoftext": {"<|endoftext|>"},
@@ -32,22 +30,7 @@ RAISING_TAGS = {"token_endoftext", "token_fim"}  # cl100k_base's own specials
 
 def planted() -> dict[str, dict[str, list[int]]]:
     """{file: {tag: rows}} for the `token_*` and `mojibake` tags of the README."""
-    out: dict[str, dict[str, list[int]]] = {}
-    current = None
-    for line in README.read_text(encoding="utf-8").splitlines():
-        if m := SECTION.match(line):
-            current = m.group(1)
-            continue
-        m = TAG.match(line)
-        if not (current and m):
-            continue
-        tag, n, rows = m.group(1), int(m.group(2)), m.group(3)
-        if not (tag.startswith("token_") or tag == "mojibake"):
-            continue
-        numbers = [int(r.split("~")[0].strip()) for r in rows.split(",")]
-        assert len(numbers) == n, (current, tag)
-        out.setdefault(current, {})[tag] = numbers
-    return out
+    return planted_rows(lambda tag: tag.startswith("token_") or tag == "mojibake")
 
 
 PLANTED = planted()
