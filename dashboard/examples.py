@@ -38,16 +38,20 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
-def token_html(text: str, tokenizer: str, limit: int = TOKEN_VIEW_LIMIT) -> tuple[str, int]:
-    """HTML of the text's tokens in alternating colours (escaped); and the token count."""
-    pieces = load(tokenizer).pieces(text)
+def token_html(text: str, tokenizer: str, limit: int = TOKEN_VIEW_LIMIT) -> tuple[str, int, bool]:
+    """HTML of the text's first `limit` tokens in alternating colours (escaped), how many
+    tokens it shows, and whether the text was cut. Only a head of a long text is tokenized,
+    so a 10 MB document does not hold up the page."""
+    head = text[: limit * 32]
+    pieces = load(tokenizer).pieces(head)
+    cut = len(pieces) > limit or len(head) < len(text)
     spans = [
         f'<span style="background:{COLOURS[i % len(COLOURS)]}">{html.escape(p)}</span>'
         for i, p in enumerate(pieces[:limit])
     ]
-    if len(pieces) > limit:
-        spans.append(f"<br><i>… cut after {limit:,} of {len(pieces):,} tokens</i>")
-    return f'<div style="{BOX}">{"".join(spans)}</div>', len(pieces)
+    if cut:
+        spans.append(f"<br><i>… cut after {min(limit, len(pieces)):,} tokens</i>")
+    return f'<div style="{BOX}">{"".join(spans)}</div>', min(limit, len(pieces)), cut
 
 
 def _fmt(value) -> str:
@@ -70,8 +74,8 @@ def _show_text(text: str, mode: dict) -> None:
             st.caption("Repaired by ftfy")
             st.code(fix(text), language=None, wrap_lines=True)
     elif mode.get("tokens"):
-        body, n = token_html(text, mode["tokenizer"])
-        st.caption(f"{n:,} tokens ({mode['tokenizer']})")
+        body, n, cut = token_html(text, mode["tokenizer"])
+        st.caption(f"{'first ' if cut else ''}{n:,} tokens ({mode['tokenizer']})")
         st.html(body)
     elif mode.get("markers"):
         st.html(f'<div style="{BOX}">{highlight(text, mode["markers"])}</div>')

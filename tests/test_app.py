@@ -278,3 +278,12 @@ def test_quality_filter_is_saved_in_the_workspace(tmp_path, monkeypatch):
     assert not at.exception, at.exception
     saved = json.loads((tmp_path / "ws" / "filters.json").read_text())
     assert saved["preset"] == "c4" and {r["rule"] for r in saved["rules"]} == {"c4_min_sentences", "c4_lorem_ipsum", "c4_curly_braces"}
+
+
+def test_token_view_of_a_10_mb_document_shows_its_first_tokens_escaped():
+    from dashboard.examples import TOKEN_VIEW_LIMIT, token_html
+
+    body, shown, cut = token_html("<b>word</b> " * 1_000_000, "cl100k_base")
+    assert cut and shown == TOKEN_VIEW_LIMIT
+    assert "&lt;b&gt;" in body and "<b>" not in body
+    assert f"cut after {TOKEN_VIEW_LIMIT:,} tokens" in body
