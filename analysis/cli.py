@@ -107,7 +107,6 @@ def cmd_filter(args) -> int:
     from . import filter_settings
     from .export import write_kept
     from .rules import drop_flags
-    from .sources import resolve_all
     from .summary import load_docs
 
     if not args.sources:

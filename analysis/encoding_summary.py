@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from .health import HEALTH_COLUMNS
-
 PROBLEMS = {
     "special tokens": pl.col("special_tokens") > 0,
     "raises in encode()": pl.col("raises_in_encode"),
@@ -21,7 +19,6 @@ PROBLEMS = {
     "not NFC": pl.col("not_nfc"),
     "mojibake": pl.col("mojibake") > 0,
 }
-assert {"replacement_chars", "not_nfc", "mojibake"} <= set(HEALTH_COLUMNS)
 
 
 def has_signals(docs: pl.DataFrame) -> bool:

@@ -113,7 +113,10 @@ def detect_plan(source: Source, settings: Settings) -> Plan:
 
 def cached(source: Source, settings: Settings, workspace: Workspace) -> SourceProfile | None:
     """The cached profile of this source and settings, if the workspace has it."""
-    folder = workspace.profile_dir(cache_key(source, settings.key()))
+    return _read(workspace.profile_dir(cache_key(source, settings.key())))
+
+
+def _read(folder: Path) -> SourceProfile | None:
     if (folder / "docs.parquet").exists() and (folder / "source.json").exists():
         return SourceProfile(json.loads((folder / "source.json").read_text()), folder / "docs.parquet")
     return None
@@ -128,15 +131,15 @@ def profile_source(
 ) -> SourceProfile:
     """Profile one source, or read its cached profile when the key matches."""
     workspace = workspace or Workspace()
-    hit = cached(source, settings, workspace)
+    key = cache_key(source, settings.key())  # stats every file once
+    folder = workspace.profile_dir(key)
+    hit = _read(folder)
     if hit is not None:
         if progress:
             progress(1.0, f"{source.name}: read from cache")
         return hit
     load(settings.tokenizer)  # fail fast, before any work, if it is unavailable
     plan = detect_plan(source, settings)
-    key = cache_key(source, settings.key())
-    folder = workspace.profile_dir(key)
     own_engine = engine is None
     engine = engine or LocalEngine()
     try:

@@ -76,11 +76,10 @@ def _scan(f: SourceFile):
         return _csv(f, f.path), []
     if f.kind in ("jsonl", "json"):  # only hf:// paths come here
         return pl.scan_ndjson(f.path), []
-    source = f.path if not f.compression else io.BytesIO(read_all(f))
-    if f.kind == "parquet":
-        return (pl.scan_parquet(source) if isinstance(source, str) else pl.read_parquet(source).lazy()), []
-    if f.kind == "arrow":
-        return None, []  # see _arrow_stream
+    if f.kind == "parquet":  # Arrow goes through _arrow_frames instead
+        if f.compression:
+            return pl.read_parquet(io.BytesIO(read_all(f))).lazy(), []
+        return pl.scan_parquet(f.path), []
     raise SourceError(f"{f.path}: unsupported file type")
 
 

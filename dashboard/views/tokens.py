@@ -8,7 +8,7 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from analysis.summary import CONTEXT_WINDOWS, chars_per_token, context_window_shares, histogram, sft_parts
+from analysis.summary import CONTEXT_WINDOWS, chars_per_token, context_window_shares, histogram, in_range, sft_parts
 from dashboard import cache, state
 from dashboard.examples import show_examples
 
@@ -147,7 +147,4 @@ src = e1.selectbox("Source", sources, index=sources.index(src0), key=f"tokens_ex
 measure = e2.selectbox("Measure", ["tokens", "chars", "words", "bytes", "lines"], index=["tokens", "chars", "words", "bytes", "lines"].index(col0), key=f"tokens_ex_col_{col0}")
 low = e3.number_input("From (inclusive)", 0.0, value=float(low0), key=f"tokens_ex_low_{low0}")
 high = e4.number_input("To (exclusive, 0 = no limit)", 0.0, value=float(high0 or 0), key=f"tokens_ex_high_{high0}")
-sel = docs.filter((pl.col("source") == src) & (pl.col(measure) >= low))
-if high:
-    sel = sel.filter(pl.col(measure) < high)
-show_examples(sel, key="tokens_examples")
+show_examples(in_range(docs.filter(pl.col("source") == src), measure, low, high or None), key="tokens_examples")
