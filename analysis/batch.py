@@ -83,14 +83,24 @@ def _signals(texts: list[str], ids: list[list[int]], tok, options: Options) -> t
     return cols, (nonzero, freq[nonzero])
 
 
-def profile_batch(batch: RawBatch, plan: Plan, options: Options) -> dict:
-    """Figures for every good record of the batch, and what was wrong with the rest.
+@dataclass
+class Rendered:
+    """The documents of a batch: rows local to the batch, texts, parts, and the bad records."""
 
-    Two phases: render every record into its text (and parts), then measure all texts at
-    once with C-level iteration."""
+    rows: list[int]
+    texts: list[str]
+    invalids: list[int]
+    parts: list[dict]  # per document when the plan has parts (empty for a text field)
+    turns: list[int | None]
+    records: int  # records in the batch, malformed ones included
+    bad_count: int
+    malformed: list[dict]  # the first MAX_MALFORMED_EXAMPLES
+
+
+def render(batch: RawBatch, plan: Plan, fields: FieldStats | None = None) -> Rendered:
+    """Parse every item of the batch and render it with the plan (and add its fields)."""
     parse = _parser(batch.encoded)
-    fields = FieldStats()
-    add_fields = fields.add
+    add_fields = fields.add if fields is not None else None
     malformed: list[dict] = []
     bad_count = 0
     text_field = plan.text_field if plan.format == "text" else None
@@ -107,7 +117,7 @@ def profile_batch(batch: RawBatch, plan: Plan, options: Options) -> dict:
         row += 1
         try:
             record, invalid = parse(item)
-            if type(record) is dict:
+            if add_fields and type(record) is dict:
                 add_fields(record)
             text = record.get(text_field) if text_field and type(record) is dict else None
             if type(text) is not str:
@@ -125,6 +135,17 @@ def profile_batch(batch: RawBatch, plan: Plan, options: Options) -> dict:
         rows.append(row)
         texts.append(text)
         invalids.append(invalid_of[i] if invalid_of else invalid)
+    return Rendered(rows, texts, invalids, parts, turns, row + 1, bad_count, malformed)
+
+
+def profile_batch(batch: RawBatch, plan: Plan, options: Options) -> dict:
+    """Figures for every good record of the batch, and what was wrong with the rest.
+
+    Two phases: render every record into its text (and parts), then measure all texts at
+    once with C-level iteration."""
+    fields = FieldStats()
+    r = render(batch, plan, fields)
+    rows, texts, invalids, parts, turns = r.rows, r.texts, r.invalids, r.parts, r.turns
     tok = load(options.tokenizer)
     ids = tok.encode_many(texts)
     n = len(texts)
@@ -153,8 +174,8 @@ def profile_batch(batch: RawBatch, plan: Plan, options: Options) -> dict:
         "path": batch.path,
         "pos": batch.pos,
         "columns": cols,
-        "records": row + 1,
-        "malformed_count": bad_count,
-        "malformed": malformed,
+        "records": r.records,
+        "malformed_count": r.bad_count,
+        "malformed": r.malformed,
         "fields": fields.to_dict(),
     }

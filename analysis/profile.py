@@ -239,6 +239,8 @@ def _run(source: Source, plan: Plan, settings: Settings, engine: LocalEngine, ou
             if progress:
                 progress(min(1.0, (finished_size + res["pos"]) / total_size), f"{source.name}: {ndocs:,} documents")
         tally.check(plan.format)
+    if progress:
+        progress(1.0, f"{source.name}: {ndocs:,} documents")
     if settings.signals:
         with atomic_path(out.parent / TOKEN_FREQ) as tmp, open(tmp, "wb") as fh:
             np.save(fh, token_freq)
@@ -258,12 +260,17 @@ def profile(
         return [profile_source(s, settings, workspace, engine, progress) for s in sources]
 
 
-def write_outputs(profiles: list[SourceProfile], out: str | Path) -> None:
-    """`DIR/docs.parquet` (all sources) and `DIR/sources.json` (one entry per source)."""
+def write_outputs(profiles: list[SourceProfile], out: str | Path, extra=None) -> None:
+    """`DIR/docs.parquet` (all sources) and `DIR/sources.json` (one entry per source).
+
+    `extra` (a polars frame keyed by source, path, row: the duplicate groups) adds columns."""
     import polars as pl
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    docs = pl.scan_parquet([str(p.docs_path) for p in profiles])
+    if extra is not None:
+        docs = docs.join(extra.lazy(), on=["source", "path", "row"], how="left", maintain_order="left")
     with atomic_path(out / "docs.parquet") as tmp:
-        pl.scan_parquet([str(p.docs_path) for p in profiles]).sink_parquet(tmp)
+        docs.sink_parquet(tmp)
     write_json(out / "sources.json", {p.entry["name"]: p.entry for p in profiles})

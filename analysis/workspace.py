@@ -5,6 +5,10 @@ Layout (default `./.mixlens`):
     profiles/<key>/docs.parquet   per-document figures of one source
     profiles/<key>/source.json    the source's entry (format, counts, fields, drift)
     profiles/<key>/token_freq.npy how often each token id occurs in the source
+    sketches/<key>/               per-document exact hashes and MinHash signatures
+    ngrams/<key>/                 a source's n-gram index, for contamination checks
+    embeddings/<key>/             per-document embeddings (.npy, never pickle)
+    models/                       models built locally (the distilled fast embedder)
     uploads/                      files added from the dashboard
     review.sqlite                 notes, decisions, approvals (later issues)
 
@@ -56,8 +60,55 @@ class Workspace:
     def profile_dir(self, key: str) -> Path:
         return self.root / "profiles" / key
 
+    def cache_dir(self, kind: str, key: str) -> Path:
+        """The folder of one cached result of a kind (`sketches`, `ngrams`, ...)."""
+        return self.root / kind / key
+
     @property
     def uploads(self) -> Path:
         path = self.root / "uploads"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+class NpyWriter:
+    """Append rows to a `.npy` file whose length is known only at the end, with flat memory.
+
+    The header is written with room for any row count and rewritten with the real shape on
+    `close` (the format allows padding spaces). Use it inside `atomic_path`."""
+
+    HEADER = 128  # bytes: magic, version, length and the padded header dict
+
+    def __init__(self, path: str | Path, dtype, width: int | None = None):
+        import numpy as np
+
+        self.dtype, self.width, self.rows = np.dtype(dtype), width, 0
+        self._fh = open(path, "wb")
+        self._fh.write(b"\0" * self.HEADER)
+
+    def append(self, array) -> None:
+        import numpy as np
+
+        array = np.ascontiguousarray(array, dtype=self.dtype)
+        expected = (self.width,) if self.width is not None else ()
+        if array.shape[1:] != expected:
+            raise ValueError(f"rows of shape {array.shape[1:]}, expected {expected}")
+        self._fh.write(array.tobytes())
+        self.rows += len(array)
+
+    def close(self) -> None:
+        shape = (self.rows,) if self.width is None else (self.rows, self.width)
+        header = repr({"descr": self.dtype.str, "fortran_order": False, "shape": shape}).encode("latin1")
+        body = self.HEADER - 10  # magic (6), version (2), header length (2)
+        self._fh.seek(0)
+        self._fh.write(b"\x93NUMPY\x01\x00" + body.to_bytes(2, "little") + header.ljust(body - 1) + b"\n")
+        self._fh.close()
+
+    def __enter__(self) -> "NpyWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is None:
+            self.close()
+        else:
+            self._fh.close()
