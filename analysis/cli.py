@@ -4,6 +4,8 @@
     mixlens open [NAME=]PATH... [--port N] [--host H] [--workspace DIR]
     mixlens profile [NAME=]PATH... --out DIR [--workspace DIR] [--workers N]
     mixlens filter [NAME=]PATH... [--preset gopher|c4|fineweb] --out DIR
+    mixlens dedup [NAME=]PATH... --out DIR [--method exact,near,semantic] [--threshold 0.8]
+    mixlens contamination [NAME=]PATH... --benchmark FILE... --out DIR
 
 `open` checks every source first (a bad path fails here, with one line, not in the
 browser), then starts Streamlit on the dashboard's entrypoint and hands it the sources and
@@ -19,15 +21,16 @@ import os
 import sys
 from pathlib import Path
 
+from . import cli_duplicates
 from .formats import FORMATS
 from .profile import Settings, profile, write_outputs
-from .sources import SourceError, resolve_all, sample_specs
+from .sources import SourceError, resolve_all, sample_benchmarks, sample_specs
 from .tokenizer import DEFAULT_ENCODING, TokenizerError
 from .workspace import DEFAULT_WORKSPACE, Workspace, atomic_path
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
-BAR = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}"
 ENV_SOURCES, ENV_WORKSPACE, ENV_SETTINGS = "MIXLENS_SOURCES", "MIXLENS_WORKSPACE", "MIXLENS_SETTINGS"
+ENV_BENCHMARKS = "MIXLENS_BENCHMARKS"
 
 
 def _settings_args(p: argparse.ArgumentParser) -> None:
@@ -60,37 +63,44 @@ def build_parser() -> argparse.ArgumentParser:
     p_open.add_argument("--port", type=int, default=8501)
     p_open.add_argument("--host", default="localhost", help="address to listen on (default: %(default)s)")
     p_open.add_argument("--headless", action="store_true", help="do not open a browser window")
+    p_open.add_argument("--benchmark", action="append", default=[], metavar="[NAME=]FILE",
+                        help="a benchmark file to check for contamination (repeatable)")
     p_prof = sub.add_parser("profile", help="write DIR/docs.parquet and DIR/sources.json")
     _settings_args(p_prof)
     p_prof.add_argument("--out", required=True, help="output folder")
     p_prof.add_argument("--workers", type=int, help="processes (default: all cores)")
+    p_prof.add_argument(
+        "--dedup", default="exact,near", metavar="METHODS",
+        help="duplicate groups to add to docs.parquet: exact, near, semantic, comma-separated, or none (default: %(default)s)",
+    )
     p_filt = sub.add_parser("filter", help="write the documents a quality preset keeps, and dropped.parquet")
     _settings_args(p_filt)
     p_filt.add_argument("--preset", help="gopher, c4 or fineweb (default: the filter saved in the workspace, else gopher)")
     p_filt.add_argument("--out", required=True, help="output folder")
     p_filt.add_argument("--workers", type=int, help="processes (default: all cores)")
+    cli_duplicates.add_parsers(sub, _settings_args)
     return parser
 
 
 def cmd_profile(args) -> int:
-    from tqdm import tqdm
-
     if not args.sources:
         raise SourceError("profile needs at least one [NAME=]PATH")
-    bars: dict[str, tqdm] = {}
+    methods = () if args.dedup.strip() == "none" else cli_duplicates.methods_arg(args.dedup)
+    settings, workspace = _settings(args), Workspace(args.workspace)
+    progress, close = cli_duplicates.progress_bars()
+    try:
+        profiles = profile(args.sources, settings, workspace, progress, args.workers)
+        groups = None
+        if methods:
+            from .dedup import METHODS, NEAR_THRESHOLD, SEMANTIC_THRESHOLD
 
-    def progress(fraction: float, message: str) -> None:
-        name = message.split(":", 1)[0]
-        bar = bars.get(name)
-        if bar is None:
-            bar = bars[name] = tqdm(total=1000, desc=name, file=sys.stderr, bar_format=BAR)
-        bar.n = int(fraction * 1000)
-        bar.set_postfix_str(message.split(":", 1)[-1].strip(), refresh=True)
-
-    profiles = profile(args.sources, _settings(args), Workspace(args.workspace), progress, args.workers)
-    for bar in bars.values():
-        bar.close()
-    write_outputs(profiles, args.out)
+            result, _, _ = cli_duplicates.find_duplicates(
+                profiles, settings, workspace, methods, NEAR_THRESHOLD, SEMANTIC_THRESHOLD, "first", None,
+                args.workers, progress)
+            groups = result.select("source", "path", "row", *[f"{m}_group" for m in METHODS], "is_duplicate_to_drop")
+    finally:
+        close()
+    write_outputs(profiles, args.out, groups)
     for p in profiles:
         e = p.entry
         print(
@@ -149,10 +159,12 @@ def cmd_filter(args) -> int:
 def cmd_open(args) -> int:
     specs = args.sources or sample_specs()
     resolve_all(specs)  # fail here, with one line, on a bad path
+    resolve_all(args.benchmark)
     env = dict(os.environ)
     env[ENV_SOURCES] = json.dumps(specs)
     env[ENV_WORKSPACE] = str(Path(args.workspace).resolve())
     env[ENV_SETTINGS] = json.dumps(asdict(_settings(args)))
+    env[ENV_BENCHMARKS] = json.dumps(args.benchmark or ([] if args.sources else sample_benchmarks()))
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.port", str(args.port),
@@ -174,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["open", *argv])
     try:
         commands = {"profile": cmd_profile, "filter": cmd_filter, "open": cmd_open}
+        if args.command in ("dedup", "contamination"):
+            run = cli_duplicates.cmd_dedup if args.command == "dedup" else cli_duplicates.cmd_contamination
+            return run(args, _settings(args))
         return commands[args.command](args)
     except (SourceError, TokenizerError) as exc:
         print(f"mixlens: error: {exc}", file=sys.stderr)

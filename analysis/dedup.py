@@ -126,20 +126,21 @@ def rates(result: pl.DataFrame) -> pl.DataFrame:
             pl.lit(method).alias("method"), pl.len().alias("documents"), pl.col("tokens").sum().alias("tokens"),
             grouped.sum().alias("in_groups"), dropped.sum().alias("removable"),
             pl.col("tokens").filter(dropped).sum().alias("removable_tokens")))
-    out = pl.concat(frames) if frames else pl.DataFrame()
-    if out.is_empty():
-        return out
+    out = pl.concat(frames)
     return out.with_columns((pl.col("removable") / pl.col("documents").clip(1)).alias("removable_share"),
                             (pl.col("removable_tokens") / pl.col("tokens").clip(1)).alias("removable_tokens_share"))
 
 
 def overlap(result: pl.DataFrame, method: str) -> pl.DataFrame:
-    """Source x source: the number of groups holding documents of both (the diagonal: groups
-    within one source). Columns: source_a, source_b, groups."""
+    """Source x source: the number of groups holding documents of both; on the diagonal, the
+    groups with two or more documents of that source. Columns: source_a, source_b, groups."""
     col = f"{method}_group"
-    members = result.filter(pl.col(col).is_not_null()).select("source", pl.col(col).alias("group")).unique()
-    pairs = members.join(members, on="group", suffix="_b").rename({"source": "source_a"})
-    return pairs.group_by("source_a", "source_b").agg(pl.len().alias("groups")).sort("source_a", "source_b")
+    members = result.filter(pl.col(col).is_not_null()).group_by(pl.col(col).alias("group"), "source").len()
+    across = (members.join(members, on="group", suffix="_b").filter(pl.col("source") != pl.col("source_b"))
+              .select(pl.col("source").alias("source_a"), "source_b", "group"))
+    within = members.filter(pl.col("len") >= 2).select(pl.col("source").alias("source_a"), pl.col("source").alias("source_b"), "group")
+    return (pl.concat([across, within]).group_by("source_a", "source_b").agg(pl.len().alias("groups"))
+            .sort("source_a", "source_b"))
 
 
 def largest(result: pl.DataFrame, method: str, top: int = 50) -> pl.DataFrame:

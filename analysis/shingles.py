@@ -5,8 +5,9 @@ contamination detection compare.
   trimmed. Two documents are *exact* duplicates when their normalised texts are equal;
   `exact_hashes` gives a 64-bit BLAKE2b of each normalised text (collisions are negligible
   at corpus sizes: about 1 in 10^8 for a billion documents).
-- `words(text)`: the normalised text with punctuation turned into spaces, split on
-  whitespace, so "Paris," and "paris" are the same word. Shingles and n-grams are built on
+- `words(text)`: the text in NFKC (full-width letters and ligatures as their plain forms),
+  lower-cased, zero-width characters removed and punctuation turned into spaces, split on
+  whitespace, so "Paris," and "ｐａｒｉｓ" and "paris" are the same word. Shingles and n-grams are built on
   these words (datatrove and the GPT-3 contamination analysis strip punctuation too).
 - `ngram_hashes(texts, n)`: every word n-gram of every text as one 64-bit hash, flat, with
   row offsets (`offsets[i]:offsets[i + 1]` are text i's). A text with fewer than n words
@@ -29,12 +30,13 @@ from itertools import chain
 import numpy as np
 
 PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»…–—•·¿¡「」『』。、，！？；："
-_SPACES = str.maketrans({c: " " for c in PUNCTUATION})
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # soft hyphen, zero-width characters, BOM
+_SPACES = str.maketrans({**{c: " " for c in PUNCTUATION}, **{c: None for c in INVISIBLE}})
 _ASCII_BLANK = "".join(chr(c) for c in range(128) if chr(c).isspace()) + "".join(c for c in PUNCTUATION if c.isascii())
 # one byte table: ASCII upper to lower case, punctuation and every ASCII whitespace to a space
 _ASCII_TABLE = bytes.maketrans(bytes(range(65, 91)) + _ASCII_BLANK.encode(), bytes(range(97, 123)) + b" " * len(_ASCII_BLANK))
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: the polynomial keeps every bit of each word
-HASH_VERSION = 1  # part of cache keys: change it when the hashes change
+HASH_VERSION = 2  # part of cache keys: change it when the hashes change
 
 
 def _nfc(text: str) -> str:
@@ -59,7 +61,9 @@ def words(text: str) -> list[str]:
     """The comparison words of a text: normalised, punctuation as spaces."""
     if text.isascii():  # lower case, punctuation and whitespace in one C-level byte table
         return text.encode().translate(_ASCII_TABLE).decode().split()
-    return _nfc(text).lower().translate(_SPACES).split()
+    if not unicodedata.is_normalized("NFKC", text):  # full-width letters, ligatures: their plain forms
+        text = unicodedata.normalize("NFKC", text)
+    return text.lower().translate(_SPACES).split()
 
 
 def token_hashes(token_lists: list[list[str]]) -> list[list[int]]:

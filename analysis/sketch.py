@@ -7,7 +7,7 @@ each document of the batch it gives:
 - `exact`: the 64-bit hash of its normalised text (`shingles.exact_hashes`);
 - `minhash`: its MinHash signature over word 5-gram shingles (`minhash.signatures`);
 and for the batch, the *line table* behind boilerplate detection: every distinct
-normalised line of at least `MIN_LINE_WORDS` words, with the number of documents that hold
+normalised line (`shingles.normalize`: NFC, lower case, whitespace collapsed) of at least `MIN_LINE_WORDS` words, with the number of documents that hold
 it, its occurrences, its length in characters, and the first document that holds it.
 
 `sketch_source` streams a source through it and caches, under `sketches/<key>/`:
@@ -29,11 +29,11 @@ from .engine import LocalEngine
 from .formats import Plan
 from .minhash import NUM_PERM, SEED, SHINGLE, signatures
 from .readers import RawBatch, file_size, iter_batches
-from .shingles import HASH_VERSION, exact_hashes, ngram_hashes, token_hashes
+from .shingles import HASH_VERSION, exact_hashes, ngram_hashes, normalize, token_hashes
 from .sources import Source, cache_key
 from .workspace import NpyWriter, Workspace, atomic_path
 
-SKETCH_VERSION = 1
+SKETCH_VERSION = 2
 MIN_LINE_WORDS = 4  # a boilerplate line has at least this many words
 INLINE_BYTES = 4 << 20
 LINE_COLUMNS = ("hash", "docs", "occurrences", "chars", "first")
@@ -76,6 +76,8 @@ def line_table(texts: list[str]) -> dict[str, np.ndarray]:
             if len(parts) < MIN_LINE_WORDS:
                 continue
             key = " ".join(parts).lower()
+            if not key.isascii():
+                key = normalize(key)  # NFC: a line in NFD is the same line
             entry = seen.get(key)
             if entry is None:
                 seen[key] = entry = [0, 0, len(key), i]
@@ -92,7 +94,7 @@ def line_table(texts: list[str]) -> dict[str, np.ndarray]:
 
 def line_hash(line: str) -> int:
     """The line table's hash of one line (for finding a listed line in a document)."""
-    return int(token_hashes([[" ".join(line.split()).lower()]])[0][0])
+    return int(token_hashes([[normalize(line)]])[0][0])
 
 
 def _reduce(tables: list[pl.DataFrame]) -> pl.DataFrame:

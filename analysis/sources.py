@@ -191,6 +191,14 @@ SAMPLE_SOURCES = (
 )
 
 
+SAMPLE_BENCHMARKS = ("mini_qa=benchmarks/mini_qa.jsonl",)
+
+
+def sample_benchmarks() -> list[str]:
+    """Specs of the sample's evaluation set (`sample_data/benchmarks/`), not a corpus source."""
+    return [f"{spec.split('=', 1)[0]}={SAMPLE_DIR / spec.split('=', 1)[1]}" for spec in SAMPLE_BENCHMARKS]
+
+
 def sample_specs() -> list[str]:
     """Specs of the bundled sample corpus (`sample_data/`)."""
     out = []
