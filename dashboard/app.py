@@ -79,6 +79,41 @@ def tokenizer_picker() -> None:
                 st.caption(f"{n} unavailable: {md_escape(reason)}")
 
 
+def add_benchmark(spec: str) -> None:
+    """Check a benchmark file loads, then add it to the session (else a one-line error)."""
+    from analysis.contamination import load_benchmarks
+
+    try:
+        load_benchmarks([*st.session_state[state.BENCHMARKS], spec])  # readable, and its name is new
+    except SourceError as exc:
+        st.session_state[state.BENCHMARK_ERROR] = str(exc)
+        return
+    st.session_state[state.BENCHMARK_ERROR] = None
+    if spec not in st.session_state[state.BENCHMARKS]:
+        st.session_state[state.BENCHMARKS] = [*st.session_state[state.BENCHMARKS], spec]
+
+
+def benchmarks() -> None:
+    """Benchmark files to check for contamination (Duplicates & contamination page)."""
+    names = st.session_state[state.BENCHMARKS]
+    with st.expander(f"Benchmarks ({len(names)})", expanded=False):
+        for spec in names:
+            st.caption(md_escape(spec))
+        with st.form("add_benchmark", clear_on_submit=True):
+            spec = st.text_input("Benchmark file", placeholder="NAME=/evals/test.jsonl", key="add_benchmark_path")
+            if st.form_submit_button("Add benchmark", key="add_benchmark_submit") and spec.strip():
+                add_benchmark(spec.strip())
+        upload = st.file_uploader("…or upload one", type=UPLOAD_TYPES, key="benchmark_upload")
+        if upload is not None:
+            target = Workspace(st.session_state[state.WORKSPACE]).uploads / "benchmarks" / Path(upload.name).name
+            if not target.exists():
+                with atomic_path(target) as tmp:
+                    tmp.write_bytes(upload.getbuffer())
+            add_benchmark(f"{Path(upload.name).name.split('.')[0]}={target}")
+        if st.session_state.get(state.BENCHMARK_ERROR):
+            st.error(st.session_state[state.BENCHMARK_ERROR])
+
+
 def sidebar() -> None:
     with st.sidebar:
         tokenizer_picker()
@@ -99,6 +134,7 @@ def sidebar() -> None:
                     add_source(f"{name}={target}", "auto")
             if st.session_state.get(state.ADD_ERROR):
                 st.error(st.session_state[state.ADD_ERROR])
+        benchmarks()
         st.caption(f"Workspace: `{st.session_state[state.WORKSPACE]}`")
 
 
@@ -120,6 +156,7 @@ def main() -> None:
         st.Page(VIEWS / "tokens.py", title="Tokens & lengths", icon=":material/straighten:"),
         st.Page(VIEWS / "special.py", title="Special tokens & encoding", icon=":material/warning:"),
         st.Page(VIEWS / "quality.py", title="Quality & PII", icon=":material/filter_alt:"),
+        st.Page(VIEWS / "duplicates.py", title="Duplicates & contamination", icon=":material/content_copy:"),
     ]
     page = st.navigation(pages)
     if corpus.docs.is_empty():

@@ -94,3 +94,101 @@ def fetch_docs(path: str, rows: tuple[int, ...], plan_json: str, txt_lines: bool
     for d in docs:
         d["record"] = None  # keep the cache small; the text and parts are what we show
     return docs
+
+
+def dedup_parts(corpus: Corpus, workspace: str, txt_lines: bool) -> list[str]:
+    """The sketch folder of every source (sketching, with a progress bar, what is missing)."""
+    from analysis import sketch
+    from analysis.formats import Plan
+
+    ws, folders = Workspace(workspace), []
+    for name, entry in corpus.entries.items():
+        source, plan = resolve(entry["spec"]), Plan(**entry["plan"])
+        folder = ws.cache_dir("sketches", sketch.key(source, plan, txt_lines))
+        if sketch.load(folder) is None:
+            bar = st.progress(0.0, text=f"Finding duplicates in {name}…")
+            sketch.sketch_source(source, plan, ws, txt_lines=txt_lines, progress=lambda f, m: bar.progress(f, text=m))
+            bar.empty()
+        folders.append(str(folder))
+    return folders
+
+
+def ensure_embeddings(corpus: Corpus, workspace: str, model: str, txt_lines: bool) -> None:
+    """Embed every document of every source for the semantic method (cached in the workspace)."""
+    from analysis.embed import source_embeddings
+    from analysis.formats import Plan
+
+    for name, entry in corpus.entries.items():
+        bar = st.progress(0.0, text=f"Embedding {name} with {model}…")
+        source_embeddings(resolve(entry["spec"]), Plan(**entry["plan"]), model, Workspace(workspace),
+                          txt_lines=txt_lines, progress=lambda f, m: bar.progress(min(1.0, f), text=m))
+        bar.empty()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _dedup_corpus(profiles: tuple[str, ...], sketches: tuple[str, ...], model: str | None, workspace: str, txt_lines: bool):
+    from analysis import dedup_run
+
+    parts = [dedup_run.part(p, s) for p, s in zip(profiles, sketches)]
+    return parts, dedup_run.corpus(parts, model, Workspace(workspace), txt_lines)
+
+
+@st.cache_resource(show_spinner="Grouping duplicates…", max_entries=16)
+def dedup_result(profiles: tuple[str, ...], sketches: tuple[str, ...], model: str | None, workspace: str,
+                 txt_lines: bool, methods: tuple[str, ...], threshold: float, semantic_threshold: float, policy: str):
+    """The duplicate groups (read-only frame) and the near-duplicate sweep."""
+    from analysis import dedup
+
+    _, c = _dedup_corpus(profiles, sketches, model, workspace, txt_lines)
+    result = dedup.find(c, methods, threshold, semantic_threshold, policy)
+    sweep = dedup.sweep(c, policy=policy) if "near" in methods else None
+    return result, sweep
+
+
+@st.cache_data(show_spinner="Finding boilerplate lines…", max_entries=8)
+def boilerplate_lines(profiles: tuple[str, ...], sketches: tuple[str, ...], workspace: str, txt_lines: bool,
+                      tokenizer: str, min_docs: int) -> pl.DataFrame:
+    from analysis.boilerplate import top_lines
+
+    parts, c = _dedup_corpus(profiles, sketches, None, workspace, txt_lines)
+    return top_lines([(p.name, p.sketch, p.plan) for p in parts], int(c.docs["tokens"].sum()), tokenizer,
+                     min_docs=min_docs, txt_lines=txt_lines)
+
+
+def ngram_indexes(corpus: Corpus, workspace: str, txt_lines: bool, n: int) -> tuple[tuple[str, str, str], ...]:
+    """Build (with a progress bar) each source's n-gram index that is not cached yet; return
+    (name, spec, plan) of every source, the key of `contamination_found`."""
+    from analysis.contamination import build_index, index_key
+    from analysis.formats import Plan
+
+    ws, out = Workspace(workspace), []
+    for name, entry in corpus.entries.items():
+        source, plan = resolve(entry["spec"]), Plan(**entry["plan"])
+        if not (ws.cache_dir("ngrams", index_key(source, plan, n, txt_lines)) / "ids.parquet").exists():
+            bar = st.progress(0.0, text=f"Indexing the {n}-grams of {name}…")
+            build_index(source, plan, n, ws, txt_lines=txt_lines, progress=lambda f, m: bar.progress(min(1.0, f), text=m))
+            bar.empty()
+        out.append((name, entry["spec"], json.dumps(entry["plan"])))
+    return tuple(out)
+
+
+def _stamp(spec: str) -> str:
+    return json.dumps(resolve(spec).fingerprint())
+
+
+@st.cache_data(show_spinner="Checking benchmarks…", max_entries=16)
+def _found(sources: tuple[tuple[str, str, str], ...], benchmarks: tuple[str, ...], stamps: tuple, n: int,
+           workspace: str, txt_lines: bool) -> tuple[pl.DataFrame, list]:
+    from analysis.contamination import build_index, check, load_benchmarks
+    from analysis.formats import Plan
+
+    ws = Workspace(workspace)
+    indexes = {name: build_index(resolve(spec), Plan(**json.loads(plan)), n, ws, txt_lines=txt_lines)
+               for name, spec, plan in sources}
+    loaded = load_benchmarks(list(benchmarks))
+    return pl.concat([check(indexes, b, n) for b in loaded]), loaded
+
+
+def contamination_found(sources, benchmarks: list[str], n: int, workspace: str, txt_lines: bool):
+    """(every (document, item) sharing an n-gram, the loaded benchmarks)."""
+    return _found(sources, tuple(benchmarks), tuple(_stamp(b) for b in benchmarks), n, workspace, txt_lines)

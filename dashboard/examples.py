@@ -129,3 +129,24 @@ def show_examples(
                         _show_text(text, mode)
             else:
                 _show_text(doc["text"], mode)
+
+
+def diff_html(a: str, b: str, limit: int = PREVIEW_CHARS) -> tuple[str, str]:
+    """Two documents side by side as escaped HTML, the words that differ highlighted: struck
+    through in red on the left, green on the right (a word diff by `difflib`)."""
+    import difflib
+
+    wa, wb = a[:limit].split(" "), b[:limit].split(" ")
+    left, right = [], []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes():
+        x, y = html.escape(" ".join(wa[i1:i2])), html.escape(" ".join(wb[j1:j2]))
+        if op == "equal":
+            left.append(x)
+            right.append(y)
+            continue
+        if x:
+            left.append(f'<span style="background:#fecaca;text-decoration:line-through">{x}</span>')
+        if y:
+            right.append(f'<span style="background:#bbf7d0">{y}</span>')
+    cut = "<br><i>… compared on the first {:,} characters</i>".format(limit) if max(len(a), len(b)) > limit else ""
+    return tuple(f'<div style="{BOX}">{" ".join(side)}{cut}</div>' for side in (left, right))

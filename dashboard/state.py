@@ -1,7 +1,7 @@
 """Session-state keys, as constants, and the one place that reads the launch settings.
 
 `mixlens open` passes the sources, workspace and settings through environment variables
-(`MIXLENS_SOURCES`, `MIXLENS_WORKSPACE`, `MIXLENS_SETTINGS`); with none set the app opens
+(`MIXLENS_SOURCES`, `MIXLENS_WORKSPACE`, `MIXLENS_SETTINGS`, `MIXLENS_BENCHMARKS`); with none set the app opens
 the bundled sample corpus. The sidebar can then add sources for the session.
 """
 
@@ -13,7 +13,7 @@ import os
 import streamlit as st
 
 from analysis.profile import Settings
-from analysis.sources import sample_specs
+from analysis.sources import sample_benchmarks, sample_specs
 from analysis.workspace import DEFAULT_WORKSPACE
 
 SPECS = "mixlens_specs"  # list[str]: the sources of this session
@@ -26,6 +26,8 @@ TOKENIZER_ERROR = "mixlens_tokenizer_error"  # str | None: the last tokenizer th
 FILTERS = "mixlens_filters"  # dict: the quality filter being edited (see analysis.filter_settings)
 COMPARE = "mixlens_compare"  # list[str]: tokenizers compared on the Tokens page
 HIST_SELECTION = "mixlens_hist_selection"  # (source, low, high) picked on a histogram
+BENCHMARKS = "mixlens_benchmarks"  # list[str]: benchmark file specs checked for contamination
+BENCHMARK_ERROR = "mixlens_benchmark_error"  # str | None: the last benchmark that failed to load
 
 
 def init() -> None:
@@ -38,6 +40,10 @@ def init() -> None:
         data = json.loads(raw) if raw else {}
         data["markers"] = tuple(data.get("markers", ()))
         st.session_state[SETTINGS] = Settings(**data)
+    if BENCHMARKS not in st.session_state:
+        raw = os.environ.get("MIXLENS_BENCHMARKS")
+        sample = not os.environ.get("MIXLENS_SOURCES")  # the sample corpus comes with its benchmark
+        st.session_state[BENCHMARKS] = json.loads(raw) if raw else (sample_benchmarks() if sample else [])
     if WORKSPACE not in st.session_state:
         st.session_state[WORKSPACE] = os.environ.get("MIXLENS_WORKSPACE", DEFAULT_WORKSPACE)
 
