@@ -6,6 +6,7 @@
     mixlens filter [NAME=]PATH... [--preset gopher|c4|fineweb] --out DIR
     mixlens dedup [NAME=]PATH... --out DIR [--method exact,near,semantic] [--threshold 0.8]
     mixlens contamination [NAME=]PATH... --benchmark FILE... --out DIR
+    mixlens map [NAME=]PATH... --out DIR [--model auto|all-MiniLM-L6-v2|fast] [--sample N]
 
 `open` checks every source first (a bad path fails here, with one line, not in the
 browser), then starts Streamlit on the dashboard's entrypoint and hands it the sources and
@@ -21,7 +22,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import cli_duplicates
+from . import cli_duplicates, cli_map
+from .embed import ModelError
 from .formats import FORMATS
 from .profile import Settings, profile, write_outputs
 from .sources import SourceError, resolve_all, sample_benchmarks, sample_specs
@@ -79,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_filt.add_argument("--out", required=True, help="output folder")
     p_filt.add_argument("--workers", type=int, help="processes (default: all cores)")
     cli_duplicates.add_parsers(sub, _settings_args)
+    cli_map.add_parser(sub, _settings_args)
     return parser
 
 
@@ -186,11 +189,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["open", *argv])
     try:
         commands = {"profile": cmd_profile, "filter": cmd_filter, "open": cmd_open}
-        if args.command in ("dedup", "contamination"):
-            run = cli_duplicates.cmd_dedup if args.command == "dedup" else cli_duplicates.cmd_contamination
-            return run(args, _settings(args))
+        others = {"dedup": cli_duplicates.cmd_dedup, "contamination": cli_duplicates.cmd_contamination, "map": cli_map.cmd_map}
+        if args.command in others:
+            return others[args.command](args, _settings(args))
         return commands[args.command](args)
-    except (SourceError, TokenizerError) as exc:
+    except (SourceError, TokenizerError, ModelError) as exc:
         print(f"mixlens: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

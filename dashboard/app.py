@@ -156,6 +156,7 @@ def main() -> None:
         st.Page(VIEWS / "tokens.py", title="Tokens & lengths", icon=":material/straighten:"),
         st.Page(VIEWS / "special.py", title="Special tokens & encoding", icon=":material/warning:"),
         st.Page(VIEWS / "quality.py", title="Quality & PII", icon=":material/filter_alt:"),
+        st.Page(VIEWS / "map.py", title="Embedding map", icon=":material/scatter_plot:"),
         st.Page(VIEWS / "duplicates.py", title="Duplicates & contamination", icon=":material/content_copy:"),
     ]
     page = st.navigation(pages)

@@ -192,3 +192,37 @@ def _found(sources: tuple[tuple[str, str, str], ...], benchmarks: tuple[str, ...
 def contamination_found(sources, benchmarks: list[str], n: int, workspace: str, txt_lines: bool):
     """(every (document, item) sharing an n-gram, the loaded benchmarks)."""
     return _found(sources, tuple(benchmarks), tuple(_stamp(b) for b in benchmarks), n, workspace, txt_lines)
+
+
+def map_parts(corpus: Corpus):
+    """The embedding map's view of the open sources."""
+    from analysis.embedding_map import Part
+    from analysis.formats import Plan
+
+    return [Part(name, resolve(entry["spec"]), Plan(**entry["plan"]),
+                 corpus.docs.filter(pl.col("source") == name).select("path", "row"))
+            for name, entry in corpus.entries.items()]
+
+
+def draw_map(corpus: Corpus, workspace: str, model: str, cap: int | None, txt_lines: bool):
+    """The corpus map: from the workspace when drawn before, else drawn now with a progress bar."""
+    from analysis import embedding_map as em
+
+    parts = map_parts(corpus)
+    ws = Workspace(workspace)
+    rows = em.sample(parts, cap)
+    chosen = em.choose_model(model, rows.height)
+    folder = ws.cache_dir("maps", em.map_key(parts, chosen, cap, em.MIN_PER_SOURCE, em.SEED, None, txt_lines))
+    if (folder / "meta.json").exists():
+        return _open_map(str(folder))
+    bar = st.progress(0.0, text=f"Drawing the map of {rows.height:,} documents with {chosen}…")
+    em.build(parts, chosen, cap, ws, txt_lines=txt_lines, progress=lambda f, m: bar.progress(min(1.0, f), text=m))
+    bar.empty()
+    return _open_map(str(folder))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _open_map(folder: str):
+    from analysis.embedding_map import load
+
+    return load(Path(folder))

@@ -119,5 +119,30 @@ def test_sample_corpus_pages_render_in_chromium(server):
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ARTIFACTS / "quality.png"), full_page=True)
             assert page.locator('[data-testid="stException"]').count() == 0
+
+            page.get_by_role("link", name="Embedding map").click()
+            page.wait_for_selector("text=Outliers", timeout=240_000)  # distils the fast model, embeds, UMAP
+            plot = page.locator(".js-plotly-plot").first
+            plot.wait_for(timeout=30_000)
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(ARTIFACTS / "map.png"), full_page=False)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            box = plot.bounding_box()
+            cx, cy, w, h = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"], box["height"]
+            page.mouse.move(cx - w / 3, cy - h / 3)  # lasso a large polygon around the middle of the map
+            page.mouse.down()
+            for dx, dy in ((1, -1), (1, 1), (-1, 1), (-1, -1)):
+                page.mouse.move(cx + dx * w / 3, cy + dy * h / 3, steps=8)
+            page.mouse.up()
+            page.wait_for_selector("text=Selected:", timeout=60_000)
+            page.wait_for_selector("text=Save the selection as a named set", timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / "map_selected.png"), full_page=False)
+
+            page.get_by_role("link", name="Duplicates & contamination").click()
+            page.wait_for_selector("text=Benchmark contamination", timeout=120_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "duplicates.png"), full_page=True)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert page.get_by_text("Boilerplate lines").count() >= 1
         finally:
             browser.close()

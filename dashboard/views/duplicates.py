@@ -29,8 +29,9 @@ policy = c3.radio("Each group keeps", POLICIES, key="dup_keep", help="first: in 
 model, semantic_threshold = None, dedup.SEMANTIC_THRESHOLD
 if "semantic" in methods:
     c1, c2 = st.columns(2)
-    model = c1.selectbox("Embedding model", ["all-MiniLM-L6-v2", "fast"], key="dup_model",
-                         help="fast: a static model distilled from all-MiniLM-L6-v2, about 100x faster on CPU")
+    model = "all-MiniLM-L6-v2"
+    c1.caption("Embeddings: all-MiniLM-L6-v2 (the threshold is calibrated for it: the fast static model puts "
+               "unrelated documents above 0.95). The first run embeds every document.")
     semantic_threshold = c2.slider("Semantic threshold (cosine)", 0.8, 1.0, dedup.SEMANTIC_THRESHOLD, 0.01, key="dup_semantic")
 if not methods:
     st.info("Choose at least one method.")
