@@ -113,7 +113,7 @@ def _str(record: dict, name: str, required: bool = True) -> str:
     return value
 
 
-def _messages(value, name: str) -> list[tuple[str, str]]:
+def messages(value, name: str) -> list[tuple[str, str]]:
     """(role, content) pairs from OpenAI-style or ShareGPT-style message lists."""
     if not isinstance(value, list):
         raise Malformed(f"field '{name}' is {type(value).__name__}, not a list of messages")
@@ -140,7 +140,7 @@ def _side(record: dict, name: str) -> tuple[str, int | None]:
         return value, None
     if value is None:
         raise Malformed(f"missing field '{name}'")
-    msgs = _messages(value, name)
+    msgs = messages(value, name)
     return "\n".join(c for _, c in msgs), len(msgs)
 
 
@@ -163,7 +163,7 @@ def extract(record, plan: Plan) -> Doc:
         response = _str(record, plan.response_field)
         return Doc(f"{prompt}\n{response}", {"prompt": prompt, "response": response})
     if fmt == "chat":
-        msgs = _messages(record.get(plan.chat_field), plan.chat_field)
+        msgs = messages(record.get(plan.chat_field), plan.chat_field)
         prompt = "\n".join(c for r, c in msgs if r.lower() not in ASSISTANT_ROLES)
         response = "\n".join(c for r, c in msgs if r.lower() in ASSISTANT_ROLES)
         text = "\n".join(c for _, c in msgs)
@@ -171,7 +171,7 @@ def extract(record, plan: Plan) -> Doc:
     if fmt == "preference":
         prompt = record.get("prompt")
         if isinstance(prompt, list):
-            prompt = "\n".join(c for _, c in _messages(prompt, "prompt"))
+            prompt = "\n".join(c for _, c in messages(prompt, "prompt"))
         elif prompt is not None and not isinstance(prompt, str):
             raise Malformed(f"field 'prompt' is {type(prompt).__name__}, not a string")
         chosen, turns = _side(record, "chosen")

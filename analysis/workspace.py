@@ -7,7 +7,10 @@ Layout (default `./.mixlens`):
     profiles/<key>/token_freq.npy how often each token id occurs in the source
     sketches/<key>/               per-document exact hashes and MinHash signatures
     ngrams/<key>/                 a source's n-gram index, for contamination checks
+    texts/<key>/texts.parquet     a source's rendered texts and records: search and random access
     embeddings/<key>/             per-document embeddings (.npy, never pickle)
+    maps/<key>/                   a drawn embedding map (points, clusters, meta)
+    sets/<name>.parquet           saved selections of documents
     models/                       models built locally (the distilled fast embedder)
     uploads/                      files added from the dashboard
     review.sqlite                 notes, decisions, approvals (later issues)

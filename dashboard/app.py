@@ -116,6 +116,8 @@ def benchmarks() -> None:
 
 def sidebar() -> None:
     with st.sidebar:
+        if not state.reviewer() or st.session_state.get(state.REVIEWER):
+            st.text_input("Your name (for review decisions)", key=state.REVIEWER, placeholder="reviewer name")
         tokenizer_picker()
         with st.expander("Add a source", expanded=False):
             with st.form("add_source", clear_on_submit=True):
@@ -158,6 +160,7 @@ def main() -> None:
         st.Page(VIEWS / "quality.py", title="Quality & PII", icon=":material/filter_alt:"),
         st.Page(VIEWS / "map.py", title="Embedding map", icon=":material/scatter_plot:"),
         st.Page(VIEWS / "duplicates.py", title="Duplicates & contamination", icon=":material/content_copy:"),
+        st.Page(VIEWS / "browse.py", title="Browse", icon=":material/library_books:"),
     ]
     page = st.navigation(pages)
     if corpus.docs.is_empty():

@@ -226,3 +226,113 @@ def _open_map(folder: str):
     from analysis.embedding_map import load
 
     return load(Path(folder))
+
+
+def with_text(rows: pl.DataFrame, entries: dict[str, dict], txt_lines: bool) -> pl.DataFrame:
+    """`rows` (source, path, row, ...) with a `text` column: each document read back by identity."""
+    found: dict[tuple[str, int], str] = {}
+    for (source, path), group in rows.group_by("source", "path", maintain_order=True):
+        for doc in fetch_docs(path, tuple(group["row"].to_list()), json.dumps(entries[source]["plan"]), txt_lines):
+            found[(path, doc["row"])] = doc["text"] if doc["text"] is not None else f"(unreadable: {doc['error']})"
+    return rows.with_columns(pl.Series("text", [found.get(k, "") for k in rows.select("path", "row").iter_rows()],
+                                       dtype=pl.String))
+
+
+@st.cache_resource(show_spinner=False)
+def review_store(workspace: str):
+    from analysis.review import ReviewStore
+
+    return ReviewStore(Workspace(workspace))
+
+
+def text_stores(corpus: Corpus, workspace: str, txt_lines: bool) -> dict[str, str]:
+    """Each source's cached text store (built with a progress bar where missing)."""
+    from analysis import textstore
+    from analysis.formats import Plan
+
+    ws, out = Workspace(workspace), {}
+    for name, entry in corpus.entries.items():
+        source, plan = resolve(entry["spec"]), Plan(**entry["plan"])
+        path = textstore.path_of(ws, source, plan, txt_lines)
+        if not path.exists():
+            bar = st.progress(0.0, text=f"Indexing the text of {name}…")
+            textstore.build(source, plan, ws, txt_lines=txt_lines, progress=lambda f, m: bar.progress(min(1.0, f), text=m))
+            bar.empty()
+        out[name] = str(path)
+    return out
+
+
+def texts_lazy(stores: dict[str, str]) -> pl.LazyFrame:
+    """Every source's text store as one lazy frame (source, path, row, text)."""
+    from analysis import textstore
+
+    return textstore.scan({k: Path(v) for k, v in stores.items()})
+
+
+def read_texts(stores: dict[str, str], rows: pl.DataFrame) -> pl.DataFrame:
+    from analysis import textstore
+
+    return textstore.read({k: Path(v) for k, v in stores.items()}, rows)
+
+
+def current_map(corpus: Corpus, workspace: str, txt_lines: bool):
+    """The map drawn with the page's default settings, if it has been drawn."""
+    from analysis import embedding_map as em
+
+    parts = map_parts(corpus)
+    model = em.choose_model(em.AUTO, em.sample(parts, em.DEFAULT_SAMPLE).height)
+    folder = Workspace(workspace).cache_dir("maps", em.map_key(parts, model, em.DEFAULT_SAMPLE, em.MIN_PER_SOURCE, em.SEED, None, txt_lines))
+    return _open_map(str(folder)) if (folder / "meta.json").exists() else None
+
+
+SCORE_WORDS = ("score", "rating", "reward", "label", "grade", "quality")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _scores(fields: tuple[tuple[str, str], ...], stores: tuple[tuple[str, str], ...]) -> pl.DataFrame:
+    frames = []
+    for source, field in fields:
+        path = dict(stores)[source]
+        frames.append(pl.scan_parquet(path).select(
+            pl.lit(source).alias("source"), pl.lit(field).alias("field"),
+            pl.col("record").str.json_path_match(f"$.{field}").cast(pl.Float64, strict=False).alias("value"))
+            .drop_nulls("value").collect())
+    return pl.concat(frames) if frames else pl.DataFrame(schema={"source": pl.String, "field": pl.String, "value": pl.Float64})
+
+
+def score_fields(corpus: Corpus, stores: dict[str, str]) -> pl.DataFrame:
+    """Values of the numeric label or score fields of each source (a reward, a rating)."""
+    wanted = tuple((name, f["field"]) for name, entry in corpus.entries.items() for f in entry.get("fields", [])
+                   if any(t in ("int", "float") for t in str(f.get("type", "")).split(" | "))
+                   and any(w in f["field"].lower() for w in SCORE_WORDS) and f["field"].replace("_", "").isalnum())
+    return _scores(wanted, tuple(sorted(stores.items())))
+
+
+def export_decisions(workspace: str, fmt: str) -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"decisions.{fmt}"
+        review_store(workspace).export(path, fmt)
+        return path.read_bytes()
+
+
+def export_records(workspace: str, decision: str, corpus: Corpus, txt_lines: bool) -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{decision}.jsonl"
+        review_store(workspace).export_records(decision, corpus.entries, path, txt_lines)
+        return path.read_bytes() if path.exists() else b""
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def latest_decisions(workspace: str, version: int) -> pl.DataFrame:
+    """Everyone's latest decision per document, read again only after a new decision."""
+    return review_store(workspace).latest()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def agreement(workspace: str, version: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    store = review_store(workspace)
+    return store.agreement(), store.disagreements()

@@ -28,6 +28,8 @@ COMPARE = "mixlens_compare"  # list[str]: tokenizers compared on the Tokens page
 HIST_SELECTION = "mixlens_hist_selection"  # (source, low, high) picked on a histogram
 BENCHMARKS = "mixlens_benchmarks"  # list[str]: benchmark file specs checked for contamination
 BENCHMARK_ERROR = "mixlens_benchmark_error"  # str | None: the last benchmark that failed to load
+BROWSE_INIT = "mixlens_browse_init"  # bool: the Browse widgets were set from the URL once
+REVIEWER = "mixlens_reviewer"  # str: the reviewer's name, asked once per session
 
 
 def init() -> None:
@@ -51,3 +53,14 @@ def init() -> None:
 def corpus():
     """The corpus the entrypoint loaded for this run."""
     return st.session_state[CORPUS]
+
+
+def reviewer() -> str:
+    """Who records decisions: the logged-in user when the app runs with login, else the
+    name entered in the sidebar (empty until then)."""
+    try:
+        if st.user.is_logged_in:
+            return str(st.user.get("email") or st.user.get("name") or "").strip()
+    except (AttributeError, KeyError):  # no authentication configured
+        pass
+    return (st.session_state.get(REVIEWER) or "").strip()

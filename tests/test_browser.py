@@ -6,6 +6,7 @@ never a downloaded browser build. Saves a screenshot to tests/artifacts/.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -56,10 +57,9 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None
     raise AssertionError(f"{url} never became healthy")
 
 
-@pytest.fixture
-def server(tmp_path):
+def serve(tmp_path, *sources):
     port = free_port()
-    cmd = [sys.executable, "-m", "analysis.cli", "open", "--headless", "--host", "127.0.0.1",
+    cmd = [sys.executable, "-m", "analysis.cli", "open", *map(str, sources), "--headless", "--host", "127.0.0.1",
            "--port", str(port), "--workspace", str(tmp_path / "ws")]
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -74,6 +74,56 @@ def server(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    yield from serve(tmp_path)
+
+
+HOSTILE = ["<script>alert(1)</script> **bold** <img src=x onerror=alert(2)>",
+           "[click](javascript:alert(3)) <iframe src=javascript:alert(4)></iframe>",
+           "<svg onload=alert(5)> $x$ `code` # heading"]
+
+
+@pytest.fixture
+def hostile_server(tmp_path):
+    path = tmp_path / "hostile.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in HOSTILE))
+    chat = tmp_path / "chat.jsonl"
+    chat.write_text(json.dumps({"messages": [{"role": "<b>user</b>", "content": HOSTILE[0]},
+                                             {"role": "assistant", "content": HOSTILE[1]}]}) + "\n")
+    yield from serve(tmp_path, f"hostile={path}", f"chat={chat}")
+
+
+def test_hostile_documents_are_shown_as_text_and_never_run(hostile_server):
+    from playwright.sync_api import sync_playwright
+
+    dialogs = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(hostile_server + "/browse")
+            page.wait_for_selector("text=documents match", timeout=120_000)
+            page.wait_for_timeout(2000)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "browse_hostile.png"), full_page=True)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            body = page.locator("body").inner_text()
+            for text in (HOSTILE[0], "<iframe src=javascript:alert(4)></iframe>", "<svg onload=alert(5)>"):
+                assert text in body, text
+            assert page.locator("iframe[src^='javascript']").count() == 0
+            assert page.locator("img[src='x']").count() == 0
+            page.get_by_role("link", name="Embedding map").click()
+            page.wait_for_selector("text=Outliers", timeout=120_000)
+            page.get_by_role("link", name="Duplicates & contamination").click()
+            page.wait_for_selector("text=Boilerplate lines", timeout=120_000)
+            page.wait_for_timeout(1000)
+            assert dialogs == []
+        finally:
+            browser.close()
 
 
 def test_sample_corpus_pages_render_in_chromium(server):

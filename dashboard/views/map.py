@@ -15,6 +15,8 @@ from analysis.workspace import Workspace
 from dashboard import cache, state
 from dashboard.examples import md_escape, show_examples
 
+FULL_TEXT_ROWS = 500  # selected documents listed with their full text
+
 corpus = state.corpus()
 settings = st.session_state[state.SETTINGS]
 workspace = st.session_state[state.WORKSPACE]
@@ -58,7 +60,11 @@ picked = sorted({p["customdata"][0] for p in (event.selection.points if event an
 if picked:
     chosen = points.filter(pl.col("i").is_in(picked))
     st.subheader(f"Selected: {chosen.height:,} documents")
-    st.dataframe(chosen.select("source", "row", "cluster", "tokens", "preview", "path"), hide_index=True, key="map_selected")
+    st.dataframe(cache.with_text(chosen.head(FULL_TEXT_ROWS), corpus.entries, settings.txt_lines)
+                 .select("source", "row", "cluster", "tokens", "text", "path"), hide_index=True, key="map_selected",
+                 column_config={"text": st.column_config.TextColumn("text", width="large")})
+    if chosen.height > FULL_TEXT_ROWS:
+        st.caption(f"The first {FULL_TEXT_ROWS:,} of {chosen.height:,} selected documents, with their full text.")
     with st.form("map_save_set", clear_on_submit=True):
         name = st.text_input("Save the selection as a named set", placeholder="e.g. spammy-shopping-cluster", key="map_set_name")
         note = st.text_input("Note", key="map_set_note")
