@@ -42,7 +42,7 @@ import numpy as np
 
 from . import shingles
 from .batch import render
-from .engine import LocalEngine
+from .engine import LocalEngine, using
 from .formats import Malformed, Plan
 from .readers import RawBatch, file_size, iter_batches, iter_records, parse_item
 from .sources import Source, SourceError, cache_key, resolve
@@ -196,13 +196,8 @@ def build_index(source: Source, plan: Plan, n: int = DEFAULT_N, workspace: Works
             progress(1.0, f"{source.name}: n-gram index read from cache")
         return hit
     folder.mkdir(parents=True, exist_ok=True)
-    own = engine is None
-    engine = engine or LocalEngine()
-    try:
-        _build(source, plan, n, engine, folder, txt_lines, progress)
-    finally:
-        if own:
-            engine.close()
+    with using(engine) as e:
+        _build(source, plan, n, e, folder, txt_lines, progress)
     return _open(folder, n)
 
 

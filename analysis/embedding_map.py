@@ -132,7 +132,7 @@ def build(parts: list[Part], model: str = AUTO, cap: int | None = DEFAULT_SAMPLE
 
 
 def _compute(parts, rows: pl.DataFrame, model: str, workspace, max_tokens, txt_lines, progress, seed) -> CorpusMap:
-    from . import clusters, neighbors, projection
+    from . import clusters, neighbors
     from .embed import source_embeddings
 
     say = progress or (lambda f, m: None)

@@ -19,6 +19,7 @@ import sys
 import warnings
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
 
@@ -31,6 +32,16 @@ def _context():
     if sys.platform.startswith("linux"):
         return mp.get_context("fork")
     return mp.get_context("spawn")
+
+
+@contextmanager
+def using(engine: "LocalEngine | None") -> Iterator["LocalEngine"]:
+    """The engine given, or a new one that is closed on leaving."""
+    if engine is not None:
+        yield engine
+        return
+    with LocalEngine() as own:
+        yield own
 
 
 def default_workers() -> int:

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .batch import COLUMNS, COUNT_COLUMNS, Options, profile_batch
-from .engine import LocalEngine
+from .engine import LocalEngine, using
 from .fields import FieldStats, drift
 from .formats import Malformed, Plan, detect
 from .pii import COLUMNS as PII_COLUMNS
@@ -140,13 +140,8 @@ def profile_source(
         return hit
     load(settings.tokenizer)  # fail fast, before any work, if it is unavailable
     plan = detect_plan(source, settings)
-    own_engine = engine is None
-    engine = engine or LocalEngine()
-    try:
-        tally = _run(source, plan, settings, engine, folder / "docs.parquet", progress)
-    finally:
-        if own_engine:
-            engine.close()
+    with using(engine) as e:
+        tally = _run(source, plan, settings, e, folder / "docs.parquet", progress)
     entry = {**tally.entry(source, plan, settings), "cache_key": key}
     write_json(folder / "source.json", entry)
     return SourceProfile(entry, folder / "docs.parquet")

@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from .batch import render
-from .engine import LocalEngine
+from .engine import LocalEngine, using
 from .formats import Plan
 from .minhash import NUM_PERM, SEED, SHINGLE, signatures
 from .readers import RawBatch, file_size, iter_batches
@@ -129,13 +129,8 @@ def sketch_source(source: Source, plan: Plan, workspace: Workspace | None = None
             progress(1.0, f"{source.name} duplicates: read from cache")
         return hit
     folder.mkdir(parents=True, exist_ok=True)
-    own = engine is None
-    engine = engine or LocalEngine()
-    try:
-        _run(source, plan, engine, folder, txt_lines, progress)
-    finally:
-        if own:
-            engine.close()
+    with using(engine) as e:
+        _run(source, plan, e, folder, txt_lines, progress)
     return load(folder)
 
 

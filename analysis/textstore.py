@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .batch import render
-from .engine import LocalEngine
+from .engine import LocalEngine, using
 from .formats import Malformed, Plan
 from .readers import RawBatch, file_size, is_blank, iter_batches, parse_item
 from .sources import Source, cache_key
@@ -124,13 +124,8 @@ def build(source: Source, plan: Plan | dict, workspace: Workspace | None = None,
         if progress:
             progress(1.0, f"{source.name} texts: read from cache")
         return out
-    own = engine is None
-    engine = engine or LocalEngine()
-    try:
-        _run(source, plan, engine, out, txt_lines, progress)
-    finally:
-        if own:
-            engine.close()
+    with using(engine) as e:
+        _run(source, plan, e, out, txt_lines, progress)
     return out
 
 

@@ -291,11 +291,11 @@ SCORE_WORDS = ("score", "rating", "reward", "label", "grade", "quality")
 @st.cache_data(show_spinner=False, max_entries=8)
 def _scores(fields: tuple[tuple[str, str], ...], stores: tuple[tuple[str, str], ...]) -> pl.DataFrame:
     frames = []
-    for source, field in fields:
+    for source, name in fields:
         path = dict(stores)[source]
         frames.append(pl.scan_parquet(path).select(
-            pl.lit(source).alias("source"), pl.lit(field).alias("field"),
-            pl.col("record").str.json_path_match(f"$.{field}").cast(pl.Float64, strict=False).alias("value"))
+            pl.lit(source).alias("source"), pl.lit(name).alias("field"),
+            pl.col("record").str.json_path_match(f"$.{name}").cast(pl.Float64, strict=False).alias("value"))
             .drop_nulls("value").collect())
     return pl.concat(frames) if frames else pl.DataFrame(schema={"source": pl.String, "field": pl.String, "value": pl.Float64})
 

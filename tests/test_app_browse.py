@@ -143,3 +143,32 @@ def test_pages_flip_without_repeating_documents(corpus):
         at.number_input(key="browse_page").set_value(page).run()
         seen += [m.value for m in at.markdown if " · row " in m.value]
     assert len(seen) == 39 and len(set(seen)) == 39
+
+
+def test_exports_offer_decisions_and_the_marked_records(corpus):
+    at = open_browse(reviewer="cy")
+    next(b for b in at.button if b.label == "keep").click().run()
+    at.button(key="browse_export_prepare").click().run()
+    assert not at.exception
+    names = {b.proto.label for b in at.get("download_button")}
+    assert names == {"decisions.csv", "decisions.parquet", "keep.jsonl", "drop.jsonl"}
+
+
+def test_score_fields_of_a_source_get_a_distribution(tmp_path, monkeypatch):
+    rows = [{"text": f"answer {i}", "reward_score": i / 10} for i in range(12)]
+    (tmp_path / "rm.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    monkeypatch.setenv("MIXLENS_SOURCES", json.dumps([f"rm={tmp_path / 'rm.jsonl'}"]))
+    monkeypatch.setenv("MIXLENS_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.setenv("MIXLENS_BENCHMARKS", "[]")
+    monkeypatch.delenv("MIXLENS_SETTINGS", raising=False)
+    at = open_browse()
+    assert at.selectbox(key="browse_score_field").value == "reward_score"
+    spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    x = spec["data"][0]["x"]
+    if isinstance(x, dict):  # plotly's binary array encoding
+        import base64
+
+        import numpy as np
+
+        x = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]).tolist()
+    assert sorted(x) == [i / 10 for i in range(12)]

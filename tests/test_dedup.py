@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from conftest import write_jsonl
 
-from analysis import dedup, groups, minhash, readers, shingles, sketch
+from analysis import dedup, minhash, readers, shingles, sketch
 from analysis.engine import LocalEngine
 from analysis.formats import Plan
 from analysis.profile import Settings, profile
