@@ -72,12 +72,10 @@ def _vectors(parts, c: dedup.Corpus, model: str, workspace, txt_lines: bool, pro
     for p in parts:
         ids, vectors = source_embeddings(resolve(p.profile.entry["spec"]), p.plan, model, workspace,
                                          txt_lines=txt_lines, progress=progress)
-        order = p.sketch.ids.with_row_index("i").join(ids.with_row_index("j"), on=["path", "row"], how="left",
-                                                      maintain_order="left")
-        j = order["j"].to_numpy()
-        block = np.zeros((len(order), vectors.shape[1]), dtype=np.float32)
-        found = ~np.isnan(j.astype(float))
-        block[found] = np.asarray(vectors, dtype=np.float32)[j[found].astype(np.int64)]
+        j = (p.sketch.ids.join(ids.with_row_index("j"), on=["path", "row"], how="left", maintain_order="left")
+             ["j"].fill_null(-1).to_numpy().astype(np.int64))
+        block = np.zeros((len(j), vectors.shape[1]), dtype=np.float32)  # a document not embedded: similar to nothing
+        block[j >= 0] = np.asarray(vectors, dtype=np.float32)[j[j >= 0]]
         blocks.append(block)
     return np.concatenate(blocks) if blocks else np.zeros((0, 1), dtype=np.float32)
 
