@@ -108,3 +108,37 @@ def from_data(data: dict) -> tuple[Mix, dict[str, SourceChoice]]:
 
 def _finite(x: float) -> float | None:
     return None if x is None or x != x or x in (float("inf"), float("-inf")) else float(x)
+
+
+def manifest_data(record: dict, tokenizer_version: str | None = None, quality: dict | None = None) -> dict:
+    """The approval manifest's content (`manifest.build` adds its digest) from a saved, approved
+    version (`MixStore.get`): the approvals, and per source its files' fingerprint and size."""
+    from .manifest import fingerprint
+    from .readers import file_size
+    from .sources import resolve, split_spec
+
+    data = record["data"]
+    sources = []
+    for s in data["sources"]:
+        if not s.get("weight"):
+            continue  # not in the mix
+        uri = split_spec(s["uri"])[1] if s.get("uri") else ""
+        source = resolve(s["uri"])
+        f = s.get("filters", {})
+        filters = [{"name": "dedup", "params": {"methods": list(f.get("dedup", []))}}]
+        if f.get("quality"):
+            filters.append({"name": "quality", "params": {"preset": (quality or {}).get("preset"),
+                                                          "rules": (quality or {}).get("rules", [])}})
+        if f.get("review"):
+            filters.append({"name": "review_drop", "params": {}})
+        sources.append({"name": s["name"], "uri": uri, "fingerprint": fingerprint(s["uri"]),
+                        "documents": int(s.get("documents", 0)), "bytes": sum(file_size(x) for x in source.files),
+                        "tokens": {k: int(v) for k, v in s.get("tokens", {}).items()}, "filters": filters,
+                        "tags": s.get("tags", {}), "weight": float(s["weight"]), "epochs": float(s.get("epochs") or 0.0),
+                        "tokens_taken": int(s.get("tokens_taken", 0))})
+    return {"name": record["name"], "version": int(record["version"]), "status": record["status"],
+            "approvals": [{"reviewer": r["reviewer"], "decision": r["verdict"], "time": r["at"], "comment": r["comment"] or None}
+                          for r in record["reviews"]],
+            "tokenizer": {"name": data.get("tokenizer", "cl100k_base"), "version": tokenizer_version},
+            "target": {"tokens": int(data["target_tokens"]), "model_size": data.get("model_size")},
+            "context": data.get("context"), "sources": sources}

@@ -18,6 +18,7 @@ and time. A version moves through a small state machine:
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from pathlib import Path
 from .review import reviewer_name
 from .workspace import Workspace
 
+NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
 STATES = ("draft", "in_review", "approved", "rejected")
 FROZEN = ("approved", "rejected")
 VERDICTS = ("approve", "reject")
@@ -70,8 +72,8 @@ class MixStore:
 
     def save(self, name: str, data: dict, author: str, approvals: int = 1) -> int:
         """Save the mix as a new draft version; its number."""
-        if not isinstance(name, str) or not name.strip() or len(name) > 100:
-            raise MixError(f"mix name {name!r}: 1 to 100 characters")
+        if not isinstance(name, str) or not NAME.match(name):
+            raise MixError(f"mix name {name!r}: 1 to 100 letters, digits, '_', '.' or '-' (it names a folder)")
         if not isinstance(approvals, int) or approvals < 1:
             raise MixError(f"approvals needed must be a positive integer, not {approvals!r}")
         author = reviewer_name(author)
@@ -79,7 +81,7 @@ class MixStore:
         with self._connect(write=True) as con:
             (last,) = con.execute("SELECT COALESCE(MAX(version), 0) FROM mix_versions WHERE name = ?", (name,)).fetchone()
             con.execute("INSERT INTO mix_versions VALUES (?, ?, 'draft', ?, ?, ?, ?)",
-                        (name.strip(), last + 1, body, author, _now(), approvals))
+                        (name, last + 1, body, author, _now(), approvals))
         return last + 1
 
     def get(self, name: str, version: int | None = None) -> dict:

@@ -161,6 +161,7 @@ def main() -> None:
         st.Page(VIEWS / "map.py", title="Embedding map", icon=":material/scatter_plot:"),
         st.Page(VIEWS / "duplicates.py", title="Duplicates & contamination", icon=":material/content_copy:"),
         st.Page(VIEWS / "browse.py", title="Browse", icon=":material/library_books:"),
+        st.Page(VIEWS / "mix.py", title="Data mix & approval", icon=":material/pie_chart:"),
     ]
     page = st.navigation(pages)
     if corpus.docs.is_empty():

@@ -336,3 +336,28 @@ def latest_decisions(workspace: str, version: int) -> pl.DataFrame:
 def agreement(workspace: str, version: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     store = review_store(workspace)
     return store.agreement(), store.disagreements()
+
+
+@st.cache_resource(show_spinner=False)
+def mix_store(workspace: str):
+    from analysis.mix_store import MixStore
+
+    return MixStore(Workspace(workspace))
+
+
+def mix_masks(corpus: Corpus, workspace: str, txt_lines: bool) -> pl.DataFrame:
+    """Per document, what each filter would drop: duplicates (exact, near at 0.8), the saved
+    quality filter, review "drop" decisions."""
+    from analysis import filter_settings
+    from analysis.mix_build import drop_masks
+    from analysis.rules import drop_flags
+
+    sketches = tuple(dedup_parts(corpus, workspace, txt_lines))
+    dups, _ = dedup_result(tuple(corpus.folders[n] for n in corpus.names), sketches, None, workspace, txt_lines,
+                           ("exact", "near"), 0.8, 0.95, "first")
+    quality = None
+    if "language" in corpus.docs.columns:  # profiled with the quality signals
+        config = filter_settings.load(Workspace(workspace))
+        quality = drop_flags(corpus.docs, filter_settings.active_rules(config), filter_settings.disabled_sets(config))
+    store = review_store(workspace)
+    return drop_masks(corpus.docs, dups, quality, latest_decisions(workspace, store.version()))
