@@ -7,6 +7,7 @@
     mixlens dedup [NAME=]PATH... --out DIR [--method exact,near,semantic] [--threshold 0.8]
     mixlens contamination [NAME=]PATH... --benchmark FILE... --out DIR
     mixlens map [NAME=]PATH... --out DIR [--model auto|all-MiniLM-L6-v2|fast] [--sample N]
+    mixlens mix verify MANIFEST [PATH...]     mixlens mix export MANIFEST --format F
 
 `open` checks every source first (a bad path fails here, with one line, not in the
 browser), then starts Streamlit on the dashboard's entrypoint and hands it the sources and
@@ -22,7 +23,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import cli_duplicates, cli_map
+from . import cli_duplicates, cli_map, cli_mix
 from .embed import ModelError
 from .formats import FORMATS
 from .profile import Settings, profile, write_outputs
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_filt.add_argument("--workers", type=int, help="processes (default: all cores)")
     cli_duplicates.add_parsers(sub, _settings_args)
     cli_map.add_parser(sub, _settings_args)
+    cli_mix.add_parser(sub)
     return parser
 
 
@@ -192,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         others = {"dedup": cli_duplicates.cmd_dedup, "contamination": cli_duplicates.cmd_contamination, "map": cli_map.cmd_map}
         if args.command in others:
             return others[args.command](args, _settings(args))
+        if args.command == "mix":
+            return cli_mix.cmd_mix(args)
         return commands[args.command](args)
     except (SourceError, TokenizerError, ModelError) as exc:
         print(f"mixlens: error: {exc}", file=sys.stderr)

@@ -127,8 +127,11 @@ def manifest_data(record: dict, tokenizer_version: str | None = None, quality: d
         f = s.get("filters", {})
         filters = [{"name": "dedup", "params": {"methods": list(f.get("dedup", []))}}]
         if f.get("quality"):
-            filters.append({"name": "quality", "params": {"preset": (quality or {}).get("preset"),
-                                                          "rules": (quality or {}).get("rules", [])}})
+            from .filter_settings import active_rules
+
+            filters.append({"name": "quality", "params": {
+                "preset": (quality or {}).get("preset"), "rules": active_rules(quality) if quality else [],
+                "disabled": sorted((quality or {}).get("disabled", {}).get(s["name"], []))}})
         if f.get("review"):
             filters.append({"name": "review_drop", "params": {}})
         sources.append({"name": s["name"], "uri": uri, "fingerprint": fingerprint(s["uri"]),
@@ -142,3 +145,40 @@ def manifest_data(record: dict, tokenizer_version: str | None = None, quality: d
             "tokenizer": {"name": data.get("tokenizer", "cl100k_base"), "version": tokenizer_version},
             "target": {"tokens": int(data["target_tokens"]), "model_size": data.get("model_size")},
             "context": data.get("context"), "sources": sources}
+
+
+def drops_for(manifest: dict, specs: list[str], workspace, progress=None) -> dict[str, pl.DataFrame]:
+    """Per source of the manifest, the documents its recorded filters drop (path, row): the
+    duplicates of its methods, its quality rules (with the rules switched off for it), and
+    the review "drop" decisions in the workspace. What `materialize` leaves out."""
+    from .cli_duplicates import find_duplicates
+    from .profile import Settings, profile
+    from .review import ReviewStore
+    from .rules import drop_flags
+    from .summary import load_docs
+
+    settings = Settings()
+    profiles = profile(specs, settings, workspace, progress)
+    docs = load_docs([p.docs_path for p in profiles])
+    filters = {s["name"]: {f["name"]: f.get("params", {}) for f in s.get("filters", [])} for s in manifest["sources"]}
+    dedup = None
+    if any(f.get("dedup", {}).get("methods") for f in filters.values()):
+        dedup, _, _ = find_duplicates(profiles, settings, workspace, DEDUP_METHODS, 0.8, 0.95, "first", None, None, progress)
+    decisions = ReviewStore(workspace).latest() if any("review_drop" in f for f in filters.values()) else None
+    out = {}
+    for name, chosen in filters.items():
+        mine = docs.filter(pl.col("source") == name)
+        quality = None
+        if "quality" in chosen:
+            q = chosen["quality"]
+            quality = drop_flags(mine, q.get("rules", []), {name: set(q.get("disabled", []))})
+        masks = drop_masks(mine, dedup, quality, decisions)
+        drop = pl.lit(False)
+        for method in chosen.get("dedup", {}).get("methods", []):
+            drop = drop | pl.col(f"drop_{method}")
+        if "quality" in chosen:
+            drop = drop | pl.col("drop_quality")
+        if "review_drop" in chosen:
+            drop = drop | pl.col("drop_review")
+        out[name] = masks.filter(drop).select("path", "row")
+    return out

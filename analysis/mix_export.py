@@ -39,6 +39,9 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
+import yaml
+
 from . import manifest as mf
 from .sources import SourceError, default_name, file_kind, resolve, split_spec
 from .workspace import atomic_path, write_json
@@ -149,8 +152,6 @@ def _mosaic(m, paths, seed=0, local="/tmp/mixlens-mds/{name}", seq_len=None) -> 
 
 
 def _olmo(m, paths, seed=0) -> str:
-    import yaml
-
     epochs = {s["name"]: s["epochs"] for s in m["sources"]}
     configs = []
     for n, w in token_shares(m).items():
@@ -180,8 +181,6 @@ def export(manifest: dict, fmt: str, out: str | Path | None = None, paths=None, 
 
 # -- materialize ----------------------------------------------------------------------------
 def _dumps(record: dict) -> bytes:
-    import orjson
-
     try:
         return orjson.dumps(record)
     except TypeError:  # a lone surrogate: escape it as JSON does
@@ -204,7 +203,8 @@ def _kept(source, plan, txt: bool, dropped):
 
 
 def _drop_test(name: str, drop, files: list[str]) -> Callable[[str, int], bool]:
-    """(path, row) -> dropped? from a set of pairs, a predicate or a source/path/row frame."""
+    """(path, row) -> dropped? `drop` is a mapping of source name to a set of (path, row) or a
+    predicate (path, row) -> True to drop, or one frame with source, path, row columns."""
     spec = drop.get(name) if isinstance(drop, dict) else drop
     if spec is None:
         return lambda path, row: False

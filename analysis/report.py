@@ -267,7 +267,7 @@ def render(profiles, workspace: Workspace | str | Path, *, dedup=None, quality=N
     meta = [("Generated", when), ("mixlens", _version()), ("Tokenizer", ", ".join(tokenizers)),
             ("Workspace", str(Path(workspace.root).resolve())), ("Sources", str(len(profiles)))]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f'<meta http-equiv="Content-Security-Policy" content="{esc(csp)}">'
+            f'<meta http-equiv="Content-Security-Policy" content="{csp}">'  # hashes and keywords only'
             f"<title>mixlens report</title><style>{STYLE}</style></head><body><header><h1>mixlens report</h1><dl>"
             + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta) + "</dl></header><main>"
             + "".join(body) + "</main></body></html>\n")
