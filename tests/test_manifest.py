@@ -69,6 +69,16 @@ def test_written_manifest_reads_back_equal_with_its_digest(corpus, tmp_path):
     assert list(back)[-1] == "sha256"
 
 
+@pytest.mark.parametrize("comment", ["next\x85line", "tab\tand\nnewline: #not a comment", "  padded  ", "null", "1e3",
+                                     "2025-05-01", "emoji \U0001f600 and \u2028 separator", "'quoted' \"both\""])
+def test_awkward_strings_survive_the_yaml_round_trip(corpus, tmp_path, comment):
+    data = mix_data(corpus)
+    data["approvals"][0]["comment"] = comment
+    manifest = mf.write(data, tmp_path / "m.yaml")
+    assert mf.read(tmp_path / "m.yaml")["approvals"][0]["comment"] == comment
+    assert mf.read(tmp_path / "m.yaml") == manifest
+
+
 def test_digest_is_sha256_of_sorted_compact_utf8_json_without_the_digest(corpus):
     manifest = mf.build(mix_data(corpus))
     rest = {k: v for k, v in manifest.items() if k != "sha256"}

@@ -42,6 +42,12 @@ def corpus(tmp_path_factory):
     return specs, ws, profile(specs, Settings(), ws, workers=1)
 
 
+@pytest.fixture(scope="module")
+def rates(corpus):
+    _, ws, profiles = corpus
+    return gather(profiles, Settings(), ws, workers=1)["dedup"]
+
+
 def hostile_map(profiles) -> em.CorpusMap:
     """A map of every document, previews and keywords taken from the hostile texts."""
     docs = pl.concat([pl.read_parquet(p.docs_path, columns=["source", "path", "row"]) for p in profiles])
@@ -97,9 +103,10 @@ def test_only_the_reports_own_scripts_may_run_and_nothing_may_load(corpus):
     assert {base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() for s in scripts} == allowed
 
 
-def test_hostile_source_names_texts_and_mix_fields_are_escaped(corpus, tmp_path):
+def test_hostile_source_names_texts_and_mix_fields_are_escaped(corpus, rates, tmp_path):
     _, ws, profiles = corpus
-    text = write_report(tmp_path / "r.html", profiles, ws, map_result=hostile_map(profiles), mix=hostile_mix()).read_text()
+    text = write_report(tmp_path / "r.html", profiles, ws, dedup=rates, map_result=hostile_map(profiles),
+                        mix=hostile_mix()).read_text()
     for raw in ("<script>alert", "<img src=x", "<b>bold", "</title><script>"):
         assert raw not in text, raw
     assert "<td>&lt;img src=x onerror=alert(1)&gt;</td>" in text  # shown as text in the tables
@@ -113,13 +120,13 @@ def test_a_saved_mix_shows_its_table_share_chart_approvals_and_history(corpus):
     store = MixStore(ws)
     data = {"sources": [{"name": "web", "weight": 0.7, "tokens_available": 1400},
                         {"name": "code", "weight": 0.3, "tokens_available": 150}], "target_tokens": 2000}
-    store.save("team mix", {**data, "target_tokens": 10}, "ana")
-    version = store.save("team mix", data, "ana")
-    store.submit("team mix", version)
-    store.review("team mix", version, "bo", "approve", "looks balanced")
-    extra = gather(profiles, Settings(), ws, duplicates=False, mix_name="team mix")
+    store.save("team-mix", {**data, "target_tokens": 10}, "ana")
+    version = store.save("team-mix", data, "ana")
+    store.submit("team-mix", version)
+    store.review("team-mix", version, "bo", "approve", "looks balanced")
+    extra = gather(profiles, Settings(), ws, duplicates=False, mix_name="team-mix")
     text = render(profiles, ws, **extra)
-    assert "Data mix: team mix v2" in text and "<strong>approved</strong>" in text
+    assert "Data mix: team-mix v2" in text and "<strong>approved</strong>" in text
     assert "<td>web</td><td class=\"n\">70.0%</td><td class=\"n\">1,400</td><td class=\"n\">1,400</td><td class=\"n\">1.0</td>" in text
     assert "<td>code</td><td class=\"n\">30.0%</td><td class=\"n\">150</td><td class=\"n\">600</td><td class=\"n\">4.0</td>" in text
     assert "<td>bo</td><td>approve</td><td>looks balanced</td>" in text
@@ -166,13 +173,14 @@ def test_a_cached_map_of_the_sources_is_found_and_none_is_drawn(corpus, tmp_path
 
 
 @pytest.mark.browser
-def test_the_report_renders_offline_in_chromium_without_running_data_or_leaving_file_urls(corpus, tmp_path):
+def test_the_report_renders_offline_in_chromium_without_running_data_or_leaving_file_urls(corpus, rates, tmp_path):
     from playwright.sync_api import sync_playwright
 
     from tests.test_browser import ARTIFACTS, CHROMIUM_ARGS, ensure_chromium
 
     _, ws, profiles = corpus
-    out = write_report(tmp_path / "report.html", profiles, ws, map_result=hostile_map(profiles), mix=hostile_mix())
+    out = write_report(tmp_path / "report.html", profiles, ws, dedup=rates, map_result=hostile_map(profiles),
+                       mix=hostile_mix())
     dialogs, errors, requests = [], [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS)

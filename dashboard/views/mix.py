@@ -97,12 +97,25 @@ try:
 except ValueError as exc:
     c2.caption(f"Packing estimate: {md_escape(exc)}")
 
-with st.expander("Beside published mixes"):
+with st.expander("Compare with saved versions and published mixes"):
     presets = mixes.load_presets()
-    picked = st.multiselect("Presets", list(presets), default=list(presets)[:1], key="mix_presets")
+    c1, c2 = st.columns(2)
+    picked = c1.multiselect("Published mixes", list(presets), default=list(presets)[:1], key="mix_presets")
+    versions = c2.multiselect("Saved versions", saved, key="mix_compare_saved", format_func=lambda t: f"{t[0]} v{t[1]} ({t[2]})")
     others = [mixes.preset_mix(k, target) for k in picked]
-    st.plotly_chart(px.bar(mixes.compare([mix, *others], by="domain").to_pandas(), x="mix", y="share", color="domain",
-                           title="Token shares by domain"), key="mix_compare")
+    for n, v, _ in versions:
+        other, _ = from_data(store.get(n, v)["data"])
+        other.name = f"{n} v{v}"
+        others.append(other)
+    current = mixes.Mix(f"{name} (editing)", mix.sources, mix.target_tokens, mix.tokenizer, mix.context)
+    try:
+        by_domain = mixes.compare([current, *others], by="domain")
+        st.plotly_chart(px.bar(by_domain.to_pandas(), x="mix", y="share", color="domain", title="Token shares by domain"),
+                        key="mix_compare")
+        table = mixes.compare([current, *others], by="source")
+        st.dataframe(table.pivot(on="mix", index="source", values="share"), hide_index=True, key="mix_compare_table")
+    except ValueError as exc:
+        st.error(str(exc))
     for k in picked:
         st.caption(f"{k}: {md_escape(presets[k].get('citation', ''))}")
 
