@@ -93,7 +93,7 @@ def test_saving_without_a_reviewer_name_is_not_offered(corpus):
 def test_saved_versions_and_presets_compare_side_by_side(corpus):
     at = open_mix(reviewer="ana")
     at.button(key="mix_save").click().run()
-    at.multiselect(key="mix_compare_saved").set_value([("main", 1, "draft")]).run()
+    at.multiselect(key="mix_compare_saved").set_value(["main v1 (draft)"]).run()
     assert not at.exception, at.exception
     table = next(df.value for df in at.dataframe if "main v1" in df.value.columns)
     assert {"main (editing)", "main v1"} <= set(table.columns)

@@ -101,9 +101,10 @@ with st.expander("Compare with saved versions and published mixes"):
     presets = mixes.load_presets()
     c1, c2 = st.columns(2)
     picked = c1.multiselect("Published mixes", list(presets), default=list(presets)[:1], key="mix_presets")
-    versions = c2.multiselect("Saved versions", saved, key="mix_compare_saved", format_func=lambda t: f"{t[0]} v{t[1]} ({t[2]})")
+    labels = {f"{n} v{v} ({status})": (n, v) for n, v, status in saved}
+    versions = [labels[k] for k in c2.multiselect("Saved versions", list(labels), key="mix_compare_saved")]
     others = [mixes.preset_mix(k, target) for k in picked]
-    for n, v, _ in versions:
+    for n, v in versions:
         other, _ = from_data(store.get(n, v)["data"])
         other.name = f"{n} v{v}"
         others.append(other)
