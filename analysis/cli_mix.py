@@ -72,9 +72,9 @@ def _materialize(args, data: dict) -> int:
     specs = args.sources or [f"{s['name']}={s['uri']}" for s in data["sources"]]
     progress, close = progress_bars()
     try:
-        drop = drops_for(data, specs, Workspace(args.workspace or DEFAULT_WORKSPACE), progress)
+        drop, tokens = drops_for(data, specs, Workspace(args.workspace or DEFAULT_WORKSPACE), progress)
         summary = materialize(data, specs, args.out, args.as_format, args.shard_docs, args.seed,
-                              lambda f, m: progress(f, f"materialize: {m}"), drop=drop)
+                              lambda f, m: progress(f, f"materialize: {m}"), drop=drop, tokens=tokens)
     finally:
         close()
     print(f"wrote the mix to {Path(args.out)}: " + ", ".join(f"{k}: {v}" for k, v in summary.items()

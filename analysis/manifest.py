@@ -29,7 +29,8 @@ Digest: sha256 of the canonical JSON of the manifest without `sha256` (`json.dum
 sorted keys, separators `,` `:`, no ASCII escaping, no NaN), as UTF-8. Values must be JSON
 types (`build` turns datetimes into ISO strings and tuples into lists), so YAML round-trips
 them exactly: `safe_dump` quotes strings that would load as another type and writes floats
-with repr. The digest detects a change, not who made it: signing is out of scope.
+with repr (a text YAML would read back otherwise, as with U+0085, is written ASCII-escaped).
+The digest detects a change, not who made it: signing is out of scope.
 
 Fingerprint: a spec naming one file gives the sha256 of its bytes as stored (compressed or
 not). A directory or a glob gives the sha256 of the canonical JSON of the sorted
@@ -248,7 +249,10 @@ def dumps(manifest: dict) -> str:
     """The manifest as YAML text (what `write` writes, and what a download serves)."""
     if manifest.get(DIGEST_KEY) != digest(manifest):
         raise ManifestError("manifest: sha256 does not match its content; build() it again before writing")
-    return HEADER.format(v=SCHEMA_VERSION) + yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
+    text = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
+    if yaml.safe_load(text) != manifest:  # a raw U+0085 reads back as a line break: escape
+        text = yaml.safe_dump(manifest, sort_keys=False)
+    return HEADER.format(v=SCHEMA_VERSION) + text
 
 
 def write(data: dict, path: str | Path, overwrite: bool = False) -> dict:

@@ -147,10 +147,11 @@ def manifest_data(record: dict, tokenizer_version: str | None = None, quality: d
             "context": data.get("context"), "sources": sources}
 
 
-def drops_for(manifest: dict, specs: list[str], workspace, progress=None) -> dict[str, pl.DataFrame]:
+def drops_for(manifest: dict, specs: list[str], workspace, progress=None) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """Per source of the manifest, the documents its recorded filters drop (path, row): the
     duplicates of its methods, its quality rules (with the rules switched off for it), and
-    the review "drop" decisions in the workspace. What `materialize` leaves out."""
+    the review "drop" decisions in the workspace. What `materialize` leaves out; and the
+    profiled documents (source, path, row, tokens), so it need not count tokens again."""
     from .cli_duplicates import find_duplicates
     from .profile import Settings, profile
     from .review import ReviewStore
@@ -181,4 +182,4 @@ def drops_for(manifest: dict, specs: list[str], workspace, progress=None) -> dic
         if "review_drop" in chosen:
             drop = drop | pl.col("drop_review")
         out[name] = masks.filter(drop).select("path", "row")
-    return out
+    return out, docs.select("source", "path", "row", "tokens")

@@ -265,7 +265,9 @@ def _token_counts(name: str, tokens, m: dict):
 def materialize(manifest: dict, specs: list[str] | None, out_dir: str | Path, fmt: str = "jsonl",
                 shard_docs: int = 10_000, seed: int = 0, progress=None, drop=None, tokens=None,
                 check: bool = True) -> dict:
-    """Write the mixed dataset to `out_dir` (empty or new); return what `mix.json` holds."""
+    """Write the mixed dataset to `out_dir` (empty or new); return what `mix.json` holds.
+    A source that would need more passes than its approved `epochs` (1% slack) once the
+    drops are applied is refused; `check=False` skips re-fingerprinting the sources."""
     import numpy as np
 
     from .profile import Settings, detect_plan
