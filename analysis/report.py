@@ -1,24 +1,22 @@
 """The meeting report: one self-contained HTML file a reviewer can read offline.
 
 `write_report(out, profiles, workspace, dedup=, quality=, map_result=, mix=)` writes the
-sources table, the key charts as interactive plotly figures (tokens per source and the
-length histogram, quality drops per rule, removable duplicates, the embedding map) and the
-mix with its approvals. `render` returns the same HTML as a string (a download button);
-`gather` computes the optional inputs from the workspace caches, and `build_report` does
-it all from source specs (`mixlens report`).
+sources table, the key charts as interactive plotly figures (tokens and lengths, quality
+drops per rule, removable duplicates, the embedding map) and the mix with its approvals;
+`render` returns the same HTML as a string (for a download button). `gather` computes the
+optional inputs from the workspace caches (it never draws a map), and `build_report` does
+it all from source specs (`mixlens report`). A section without its input says so.
 
-Self-contained and safe, on purpose:
-- plotly.js is inlined once (the first figure's `include_plotlyjs=True`, the rest False);
-  nothing is loaded from anywhere: no `src=` on any script, no stylesheet, no font.
+Self-contained and safe by construction:
+- plotly.js is inlined once (the first figure's `include_plotlyjs=True`, then False);
+  nothing has a `src`, and there is no stylesheet or font to fetch.
 - A Content-Security-Policy meta tag enforces it: `default-src 'none'` blocks every
-  request, and scripts run only when their sha256 is listed; the listed hashes are those of
-  plotly's own fragments, taken before any data-derived HTML is added. A `<script>` that
-  slipped into the data would not run, even past the escaping below.
-- Every string from the data (source names, rules, previews, keywords, mix names, review
-  comments) is escaped: `html.escape` in the page, and `&<>` escaped in figure text too,
-  since plotly draws a subset of HTML in labels and hovers (it shows the entities as text).
-  plotly's JSON escapes `<`, `>` and `/`, so no string can close the script it sits in.
-An optional section without its input says so in one line instead of being left out.
+  request, and only scripts whose sha256 is listed run. The hashes are taken from plotly's
+  fragments before any data-derived HTML joins them, so a `<script>` or `onerror=` that
+  slipped past the escaping would still not run.
+- Every string from the data is escaped: `html.escape` in the page, and `&<>` in figure
+  text too, since plotly draws a subset of HTML in labels and hovers (it shows entities as
+  the text itself). plotly's JSON escapes `<>/`, so no string closes the script it sits in.
 """
 
 from __future__ import annotations
@@ -56,23 +54,22 @@ def label(value) -> str:
     return html.escape(str(value), quote=False)
 
 
-def _fmt(value, pct: bool = False) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, float) and math.isinf(value):
-        return "∞"
-    if pct and isinstance(value, (int, float)):
-        return f"{value:.1%}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return esc(value)
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+def _num(value):
+    """`value` if it is a number (not a bool), else None."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _table(headers: list[str], rows: list[list], pct: tuple[int, ...] = ()) -> str:
+def _cell(value, pct: bool = False) -> str:
+    if _num(value) is None and value is not None:
+        return f"<td>{esc(value)}</td>"
+    text = ("–" if value is None or math.isnan(value) else "∞" if math.isinf(value) else f"{value:.1%}" if pct
+            else f"{value:,}" if isinstance(value, int) else f"{value:,.1f}")
+    return f'<td class="n">{text}</td>'
+
+
+def _table(headers: list[str], rows, pct: tuple[int, ...] = ()) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(
-        f'<td class="n">{_fmt(v, i in pct)}</td>' if isinstance(v, (int, float)) and not isinstance(v, bool) or v is None
-        else f"<td>{_fmt(v)}</td>" for i, v in enumerate(row)) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(_cell(v, i in pct) for i, v in enumerate(row)) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -98,12 +95,12 @@ class _Charts:
         return f'<div class="chart">{frag}</div>'
 
 
-def _bars(frame: pl.DataFrame, x: str, y: str, by: str, charts: _Charts, title: str, ytitle: str, pct=True) -> str:
+def _bars(frame: pl.DataFrame, x: str, y: str, by: str, charts: _Charts, title: str, ytitle: str, ticks=".0%") -> str:
     import plotly.graph_objects as go
 
     fig = go.Figure([go.Bar(x=[label(v) for v in part[x]], y=part[y].to_list(), name=label(key))
                      for (key,), part in frame.group_by(by, maintain_order=True)])
-    fig.update_layout(barmode="group", yaxis_title=ytitle, yaxis_tickformat=".0%" if pct else None)
+    fig.update_layout(barmode="group", yaxis_title=ytitle, yaxis_tickformat=ticks)
     return charts.add(fig, title)
 
 
@@ -117,7 +114,7 @@ def _sources(profiles, docs: pl.DataFrame, charts: _Charts) -> str:
             "median_tokens", "p95_tokens"]
     out = ["<h2>Sources</h2>", _table(["Source", "Format", "Records", "Documents", "Malformed", "Tokens", "Token share",
                                        "Mean tokens/doc", "Median tokens/doc", "p95 tokens/doc"],
-                                      [list(r) for r in table.select(cols).iter_rows()], pct=(6,))]
+                                      table.select(cols).iter_rows(), pct=(6,))]
     fig = go.Figure(go.Bar(x=[label(s) for s in table["source"]], y=table["tokens"].to_list()))
     out.append(charts.add(fig.update_layout(yaxis_title="tokens"), "Tokens per source"))
     if docs.height:
@@ -130,19 +127,24 @@ def _sources(profiles, docs: pl.DataFrame, charts: _Charts) -> str:
     return "".join(out)
 
 
-def _quality(docs: pl.DataFrame, config: dict, charts: _Charts) -> str:
+def _quality(docs: pl.DataFrame, config: dict, origin: str, charts: _Charts) -> str:
     from . import filter_settings as fs
+    from .quality import COLUMN_TYPES
     from .rules import ALL_RULES, drop_flags, drop_summary
 
-    head = f"<h2>Quality filter drops</h2><p>Filter: {esc(config.get('preset', 'custom'))} (as saved in the workspace)</p>"
+    head = f"<h2>Quality filter drops</h2><p>Filter: {esc(config.get('preset', 'custom'))} ({esc(origin)})</p>"
+    rules = fs.active_rules(config)
+    columns = {r["column"] for r in rules} & set(COLUMN_TYPES) & set(docs.columns)  # not words, tokens...
+    if columns and all(docs[c].null_count() == docs.height for c in columns):
+        return head + _note("Not available: the profile has no quality signals (profiled without them).")
     try:
-        summary = drop_summary(docs, drop_flags(docs, fs.active_rules(config), fs.disabled_sets(config)))
+        summary = drop_summary(docs, drop_flags(docs, rules, fs.disabled_sets(config)))
     except ValueError as exc:
         return head + _note(f"Not available: {exc}")
     total = summary.filter(pl.col("rule") == ALL_RULES)
-    rows = [list(r) for r in total.select("source", "docs_dropped", "docs_share", "tokens_dropped", "tokens_share").iter_rows()]
     return head + _bars(summary, "rule", "docs_share", "source", charts, "Share of documents each rule drops", "documents dropped") \
-        + _table(["Source", "Documents dropped (any rule)", "Share", "Tokens dropped", "Token share"], rows, pct=(2, 4))
+        + _table(["Source", "Documents dropped (any rule)", "Share", "Tokens dropped", "Token share"], total.select(
+            "source", "docs_dropped", "docs_share", "tokens_dropped", "tokens_share").iter_rows(), pct=(2, 4))
 
 
 def _duplicates(rates: pl.DataFrame, charts: _Charts) -> str:
@@ -153,7 +155,7 @@ def _duplicates(rates: pl.DataFrame, charts: _Charts) -> str:
     cols = ["source", "documents", "removable", "removable_share", "removable_tokens", "removable_tokens_share"]
     rows = [list(r) for r in rates.filter(pl.col("method") == "any").select(cols).iter_rows()]
     return "<h2>Duplicates</h2>" + _bars(rates, "source", "removable_tokens_share", "method", charts,
-                                         "Removable token share per source and method", "tokens removable") \
+                                         "Removable token share per source and method", "tokens removable", ".1%") \
         + _table(["Source", "Documents", "Removable (any method)", "Share", "Removable tokens", "Token share"], rows, pct=(3, 5))
 
 
@@ -177,30 +179,26 @@ def _map(cmap, charts: _Charts) -> str:
     meta = cmap.meta or {}
     rows = [[c["id"], c["size"], ", ".join(map(str, c.get("keywords", []))),
              ", ".join(f"{k} ({v})" for k, v in c.get("sources", {}).items())] for c in cmap.clusters[:20]]
-    return ("<h2>Embedding map</h2>" + f"<p>{_fmt(meta.get('documents', points.height))} documents, model "
+    return ("<h2>Embedding map</h2>" + f"<p>{esc(meta.get('documents', points.height))} documents, model "
             f"{esc(meta.get('model', '?'))}; {len(cmap.clusters)} clusters.</p>"
             + charts.add(fig, "Embedding map (colour: source)", height=640)
             + _table(["Cluster", "Documents", "Keywords", "Sources"], rows))
 
 
-def _number(value):
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def _mix_rows(data: dict) -> list[dict]:
     """Per source: name, share of the weights, tokens available and taken, epochs."""
-    sources = data.get("sources") or []
-    weights = [_number(s.get("weight")) or 0.0 for s in sources]
-    total, target = sum(weights), _number(data.get("target_tokens") or (data.get("target") or {}).get("tokens"))
+    sources = [s for s in data.get("sources") or [] if isinstance(s, dict)]
+    weights = [_num(s.get("weight")) or 0.0 for s in sources]
+    total, target = sum(weights), _num(data.get("target_tokens") or (data.get("target") or {}).get("tokens"))
     rows = []
     for s, w in zip(sources, weights):
         share = w / total if total else 0.0
-        tokens = s.get("tokens") if isinstance(s.get("tokens"), dict) else {}
-        avail = _number(s.get("tokens_available", s.get("available_tokens", tokens.get("after_review",
-                        tokens.get("after_quality", tokens.get("after_dedup", tokens.get("before")))))))
-        taken = _number(s.get("tokens_taken")) if _number(s.get("tokens_taken")) is not None else (
-            round(share * target) if target else None)
-        epochs = _number(s.get("epochs"))
+        tokens = s.get("tokens") if isinstance(s.get("tokens"), dict) else {}  # a manifest's stages
+        avail = next((_num(v) for v in (s.get("tokens_available"), s.get("available_tokens"), *map(tokens.get, (
+            "after_review", "after_quality", "after_dedup", "before"))) if _num(v) is not None), None)
+        taken = _num(s.get("tokens_taken"))
+        taken = round(share * target) if taken is None and target else taken
+        epochs = _num(s.get("epochs"))
         if epochs is None and taken is not None and avail:
             epochs = taken / avail
         rows.append({"name": s.get("name", "?"), "share": share, "available": avail, "taken": taken, "epochs": epochs})
@@ -216,7 +214,7 @@ def _mix(mix: dict, charts: _Charts) -> str:
     title = f"{mix.get('name', 'mix')} v{mix.get('version', '?')}"
     out = [f"<h2>Data mix: {esc(title)}</h2><p>Status: <strong>{esc(mix.get('status', '?'))}</strong>"
            f"{' · author ' + esc(mix['author']) if mix.get('author') else ''}{' · saved ' + esc(mix['at']) if mix.get('at') else ''}"
-           f" · target {_fmt(_number(data.get('target_tokens')))} tokens · tokenizer {esc(tok or '?')}</p>",
+           f" · target {esc(format(_num(data.get('target_tokens')) or 0, ','))} tokens · tokenizer {esc(tok or '?')}</p>",
            _table(["Source", "Share", "Tokens available", "Tokens taken", "Epochs"],
                   [[r["name"], r["share"], r["available"], r["taken"], r["epochs"]] for r in rows], pct=(1,))]
     taken = sum(r["taken"] or 0 for r in rows)
@@ -239,7 +237,7 @@ def _version() -> str:
 
     try:
         return version("mixlens")
-    except PackageNotFoundError:
+    except PackageNotFoundError:  # running from a checkout that is not installed
         return "dev"
 
 
@@ -257,7 +255,9 @@ def render(profiles, workspace: Workspace | str | Path, *, dedup=None, quality=N
     when = (generated or datetime.now(UTC)).isoformat(timespec="seconds")
     body = [_sources(profiles, docs, charts)]
     if quality is not False:
-        body.append(_quality(docs, quality or filter_settings.load(workspace), charts))
+        saved = (Path(workspace.root) / filter_settings.FILE).exists()
+        origin = "as given" if quality else "as saved in the workspace" if saved else "the default: no filter saved"
+        body.append(_quality(docs, quality or filter_settings.load(workspace), origin, charts))
     body.append(_duplicates(dedup, charts) if dedup is not None else "<h2>Duplicates</h2>" + _note("Not computed for this report."))
     body.append(_map(map_result, charts) if map_result is not None else
                 "<h2>Embedding map</h2>" + _note("No map drawn for these sources (draw it on the Embedding map page or with mixlens map)."))
@@ -267,7 +267,7 @@ def render(profiles, workspace: Workspace | str | Path, *, dedup=None, quality=N
     meta = [("Generated", when), ("mixlens", _version()), ("Tokenizer", ", ".join(tokenizers)),
             ("Workspace", str(Path(workspace.root).resolve())), ("Sources", str(len(profiles)))]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f'<meta http-equiv="Content-Security-Policy" content="{csp}">'  # hashes and keywords only'
+            f'<meta http-equiv="Content-Security-Policy" content="{csp}">'  # hashes and keywords: nothing to escape
             f"<title>mixlens report</title><style>{STYLE}</style></head><body><header><h1>mixlens report</h1><dl>"
             + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta) + "</dl></header><main>"
             + "".join(body) + "</main></body></html>\n")
@@ -275,8 +275,7 @@ def render(profiles, workspace: Workspace | str | Path, *, dedup=None, quality=N
 
 def write_report(out, profiles, workspace, *, dedup=None, quality=None, map_result=None, mix=None) -> Path:
     """Write `render(...)` to `out` atomically; the path written."""
-    out = Path(out)
-    text = render(profiles, workspace, dedup=dedup, quality=quality, map_result=map_result, mix=mix)
+    out, text = Path(out), render(profiles, workspace, dedup=dedup, quality=quality, map_result=map_result, mix=mix)
     with atomic_path(out) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return out
@@ -313,10 +312,10 @@ def gather(profiles, settings, workspace: Workspace, *, duplicates: bool = True,
     out: dict = {"map_result": cached_map(profiles, settings, workspace)}
     if duplicates and profiles:
         from .cli_duplicates import find_duplicates
-        from .dedup import rates
+        from .dedup import NEAR_THRESHOLD, SEMANTIC_THRESHOLD, rates
 
-        result, _, _ = find_duplicates(profiles, settings, workspace, ("exact", "near"), 0.8, 0.95, "first",
-                                       None, workers, progress)
+        result, _, _ = find_duplicates(profiles, settings, workspace, ("exact", "near"), NEAR_THRESHOLD,
+                                       SEMANTIC_THRESHOLD, "first", None, workers, progress)
         out["dedup"] = rates(result)
     if mix_name:
         from .mix_store import MixStore
