@@ -8,6 +8,7 @@
     mixlens contamination [NAME=]PATH... --benchmark FILE... --out DIR
     mixlens map [NAME=]PATH... --out DIR [--model auto|all-MiniLM-L6-v2|fast] [--sample N]
     mixlens mix verify MANIFEST [PATH...]     mixlens mix export MANIFEST --format F
+    mixlens report [NAME=]PATH... --out report.html [--mix NAME]
 
 `open` checks every source first (a bad path fails here, with one line, not in the
 browser), then starts Streamlit on the dashboard's entrypoint and hands it the sources and
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_duplicates.add_parsers(sub, _settings_args)
     cli_map.add_parser(sub, _settings_args)
     cli_mix.add_parser(sub)
+    cli_mix.add_report_parser(sub, _settings_args)
     return parser
 
 
@@ -191,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["open", *argv])
     try:
         commands = {"profile": cmd_profile, "filter": cmd_filter, "open": cmd_open}
-        others = {"dedup": cli_duplicates.cmd_dedup, "contamination": cli_duplicates.cmd_contamination, "map": cli_map.cmd_map}
+        others = {"dedup": cli_duplicates.cmd_dedup, "contamination": cli_duplicates.cmd_contamination,
+                  "map": cli_map.cmd_map, "report": cli_mix.cmd_report}
         if args.command in others:
             return others[args.command](args, _settings(args))
         if args.command == "mix":

@@ -18,6 +18,36 @@ from pathlib import Path
 from .sources import SourceError
 
 
+def add_report_parser(sub, settings_args) -> None:
+    p = sub.add_parser("report", help="write one self-contained HTML report for the review meeting")
+    settings_args(p)
+    p.add_argument("--out", required=True, help="the HTML file to write")
+    p.add_argument("--mix", help="the saved mix to include (its latest version, or --mix-version)")
+    p.add_argument("--mix-version", type=int)
+    p.add_argument("--no-duplicates", action="store_true", help="leave out the duplicate rates (they sketch every source)")
+    p.add_argument("--workers", type=int, help="processes (default: all cores)")
+
+
+def cmd_report(args, settings) -> int:
+    from .cli_duplicates import progress_bars
+    from .mix_store import MixError
+    from .report import build_report
+    from .workspace import Workspace
+
+    if not args.sources:
+        raise SourceError("report needs at least one [NAME=]PATH")
+    progress, close = progress_bars()
+    try:
+        out = build_report(args.sources, settings, Workspace(args.workspace), args.out, duplicates=not args.no_duplicates,
+                           mix_name=args.mix, mix_version=args.mix_version, workers=args.workers, progress=progress)
+    except MixError as exc:
+        raise SourceError(str(exc)) from None
+    finally:
+        close()
+    print(f"wrote {out}: open it in a browser, it needs no network")
+    return 0
+
+
 def add_parser(sub) -> None:
     from .mix_export import FORMATS
 

@@ -361,3 +361,14 @@ def mix_masks(corpus: Corpus, workspace: str, txt_lines: bool) -> pl.DataFrame:
         quality = drop_flags(corpus.docs, filter_settings.active_rules(config), filter_settings.disabled_sets(config))
     store = review_store(workspace)
     return drop_masks(corpus.docs, dups, quality, latest_decisions(workspace, store.version()))
+
+
+def report_html(corpus: Corpus, workspace: str, settings: Settings, mix_name: str | None) -> str:
+    """The meeting report of the open corpus (and a saved mix) as one HTML document."""
+    from analysis import report
+    from analysis.profile import SourceProfile
+
+    ws = Workspace(workspace)
+    profiles = [SourceProfile(corpus.entries[n], Path(corpus.folders[n]) / "docs.parquet") for n in corpus.names]
+    dedup_parts(corpus, workspace, settings.txt_lines)  # sketch (with a progress bar) what is missing
+    return report.render(profiles, ws, **report.gather(profiles, settings, ws, mix_name=mix_name))

@@ -97,3 +97,12 @@ def test_saved_versions_and_presets_compare_side_by_side(corpus):
     assert not at.exception, at.exception
     table = next(df.value for df in at.dataframe if "main v1" in df.value.columns)
     assert {"main (editing)", "main v1"} <= set(table.columns)
+
+
+def test_the_meeting_report_is_offered_for_download(corpus):
+    at = open_mix(reviewer="ana")
+    at.button(key="mix_save").click().run()
+    at.button(key="mix_report").click().run()
+    assert not at.exception, at.exception
+    [button] = [b for b in at.get("download_button") if b.proto.label == "Download report.html"]
+    assert button is not None

@@ -194,5 +194,14 @@ def test_sample_corpus_pages_render_in_chromium(server):
             page.screenshot(path=str(ARTIFACTS / "duplicates.png"), full_page=True)
             assert page.locator('[data-testid="stException"]').count() == 0
             assert page.get_by_text("Boilerplate lines").count() >= 1
+
+            page.get_by_role("link", name="Browse").click()
+            page.wait_for_selector("text=documents match", timeout=120_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            page.get_by_role("link", name="Data mix & approval").click()
+            page.wait_for_selector("text=Versions and approval", timeout=120_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "mix.png"), full_page=True)
+            assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             browser.close()

@@ -92,3 +92,13 @@ def test_a_tampered_manifest_is_refused(approved, capsys):
     _, _, path = approved
     path.write_text(path.read_text().replace("weight: 0.75", "weight: 0.95"))
     assert main(["mix", "verify", str(path)]) != 0
+
+
+def test_report_command_writes_one_html_file(approved, capsys):
+    tmp, specs, _ = approved
+    out = tmp / "report.html"
+    assert main(["report", *specs, "--out", str(out), "--workspace", str(tmp / "ws"), "--mix", "main"]) == 0
+    html = out.read_text()
+    assert html.count("plotly") > 0 and "main" in html and "<script src=" not in html
+    assert main(["report", *specs, "--out", str(out), "--workspace", str(tmp / "ws"), "--mix", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err

@@ -151,3 +151,13 @@ if name in store.names():
                 st.rerun()
     if record["status"] == "approved":
         approval.show(workspace, record)
+
+st.subheader("Meeting report")
+st.caption("One self-contained HTML file (sources, tokens, quality drops, duplicate rates, the map, this mix and its "
+           "approvals) that a reviewer who missed the meeting can read offline.")
+if st.button("Build the report", key="mix_report"):
+    with st.spinner("Building the report…"):
+        st.session_state["mix_report_html"] = cache.report_html(corpus, workspace, settings, name if name in store.names() else None)
+if st.session_state.get("mix_report_html"):
+    st.download_button("Download report.html", st.session_state["mix_report_html"], "mixlens-report.html", "text/html",
+                       key="mix_report_download")
