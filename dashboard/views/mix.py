@@ -124,9 +124,11 @@ st.subheader("Versions and approval")
 blocking = [w for w in mixes.warnings(mix) if "no tokens left" in w]
 if blocking:
     st.error("Set the weight of a source with no tokens left to 0 (or relax its filters) before saving.")
+needed = int(st.number_input("Approvals needed", 1, 20, 1, key="mix_approvals",
+                              help="A version is approved once this many reviewers approve it; one rejection rejects it"))
 if st.button("Save as a new draft version", key="mix_save", disabled=not reviewer or bool(blocking)):
     try:
-        version = store.save(name, to_data(mix, filtered, {"context": context}), reviewer)
+        version = store.save(name, to_data(mix, filtered, {"context": context}), reviewer, approvals=needed)
         st.success(f"Saved {name} v{version} (draft).")
     except MixError as exc:
         st.error(str(exc))
