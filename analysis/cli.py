@@ -28,13 +28,15 @@ from . import cli_duplicates, cli_map, cli_mix
 from .embed import ModelError
 from .formats import FORMATS
 from .profile import Settings, profile, write_outputs
-from .sources import SourceError, resolve_all, sample_benchmarks, sample_specs
+from .sources import SourceError, data_roots, resolve_all, sample_benchmarks, sample_specs
 from .tokenizer import DEFAULT_ENCODING, TokenizerError
 from .workspace import DEFAULT_WORKSPACE, Workspace, atomic_path
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 ENV_SOURCES, ENV_WORKSPACE, ENV_SETTINGS = "MIXLENS_SOURCES", "MIXLENS_WORKSPACE", "MIXLENS_SETTINGS"
 ENV_BENCHMARKS = "MIXLENS_BENCHMARKS"
+ENV_DATA_ROOTS, ENV_MAX_UPLOAD = "MIXLENS_DATA_ROOTS", "MIXLENS_MAX_UPLOAD_MB"
+
 
 
 def _settings_args(p: argparse.ArgumentParser) -> None:
@@ -65,7 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_open = sub.add_parser("open", help="open the dashboard (default: the sample corpus)")
     _settings_args(p_open)
     p_open.add_argument("--port", type=int, default=8501)
-    p_open.add_argument("--host", default="localhost", help="address to listen on (default: %(default)s)")
+    p_open.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: %(default)s, this machine only; 0.0.0.0 exposes the "
+                             "dashboard, its corpus and the paths it may read to the network)")
+    p_open.add_argument("--data-root", action="append", default=[], metavar="DIR",
+                        help="a folder paths typed into the UI may read (repeatable; default: the current "
+                             "directory and the sources' folders)")
+    p_open.add_argument("--max-upload-mb", type=int, default=1024, help="largest file the UI accepts (default: %(default)s MB)")
     p_open.add_argument("--headless", action="store_true", help="do not open a browser window")
     p_open.add_argument("--benchmark", action="append", default=[], metavar="[NAME=]FILE",
                         help="a benchmark file to check for contamination (repeatable)")
@@ -172,11 +180,14 @@ def cmd_open(args) -> int:
     env[ENV_WORKSPACE] = str(Path(args.workspace).resolve())
     env[ENV_SETTINGS] = json.dumps(asdict(_settings(args)))
     env[ENV_BENCHMARKS] = json.dumps(args.benchmark or ([] if args.sources else sample_benchmarks()))
+    env[ENV_DATA_ROOTS] = json.dumps(data_roots(args.data_root, specs, args.benchmark))
+    env[ENV_MAX_UPLOAD] = str(args.max_upload_mb)
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.port", str(args.port),
         "--server.address", args.host,
         "--browser.gatherUsageStats", "false",
+        "--server.maxUploadSize", str(args.max_upload_mb),
     ]
     if args.headless:
         cmd += ["--server.headless", "true"]

@@ -179,8 +179,8 @@ def _open(folder: Path, n: int) -> NgramIndex | None:
     import polars as pl
 
     meta = json.loads((folder / "meta.json").read_text())
-    return NgramIndex(meta["source"], n, np.load(folder / "hashes.npy", mmap_mode="r"),
-                      np.load(folder / "docs.npy", mmap_mode="r"), pl.read_parquet(folder / "ids.parquet"), folder, meta)
+    return NgramIndex(meta["source"], n, np.load(folder / "hashes.npy", mmap_mode="r", allow_pickle=False),
+                      np.load(folder / "docs.npy", mmap_mode="r", allow_pickle=False), pl.read_parquet(folder / "ids.parquet"), folder, meta)
 
 
 def build_index(source: Source, plan: Plan, n: int = DEFAULT_N, workspace: Workspace | None = None,
@@ -252,7 +252,7 @@ def _build(source: Source, plan: Plan, n: int, engine: LocalEngine, folder: Path
         with atomic_path(folder / "hashes.npy") as th, atomic_path(folder / "docs.npy") as td, \
                 NpyWriter(th, np.uint64) as hashes, NpyWriter(td, np.int64) as docs:
             for p in parts:  # buckets hold disjoint, increasing hash ranges
-                part = np.load(p)
+                part = np.load(p, allow_pickle=False)
                 order = np.argsort(part[:, 0])
                 hashes.append(part[order, 0])
                 docs.append(part[order, 1].astype(np.int64))

@@ -350,4 +350,4 @@ def source_embeddings(source, plan, model: str = DEFAULT_MODEL, workspace: Works
             pl.DataFrame({"path": paths, "row": ids_rows}, schema={"path": pl.String, "row": pl.Int64}).write_parquet(tmp)
         if progress:
             progress(1.0, f"{source.name}: {_rate(len(ids_rows), start)}")
-    return pl.read_parquet(folder / "ids.parquet"), np.load(folder / "vectors.npy", mmap_mode="r")
+    return pl.read_parquet(folder / "ids.parquet"), np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)

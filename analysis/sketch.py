@@ -114,8 +114,8 @@ def key(source: Source, plan: Plan, txt_lines: bool = False) -> str:
 def load(folder: Path) -> Sketch | None:
     if not (folder / "lines.parquet").exists():
         return None
-    return Sketch(folder, pl.read_parquet(folder / "ids.parquet"), np.load(folder / "exact.npy", mmap_mode="r"),
-                  np.load(folder / "minhash.npy", mmap_mode="r"), pl.read_parquet(folder / "lines.parquet"))
+    return Sketch(folder, pl.read_parquet(folder / "ids.parquet"), np.load(folder / "exact.npy", mmap_mode="r", allow_pickle=False),
+                  np.load(folder / "minhash.npy", mmap_mode="r", allow_pickle=False), pl.read_parquet(folder / "lines.parquet"))
 
 
 def sketch_source(source: Source, plan: Plan, workspace: Workspace | None = None, engine: LocalEngine | None = None,

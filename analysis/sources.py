@@ -206,3 +206,43 @@ def sample_specs() -> list[str]:
         name, rel = spec.split("=", 1)
         out.append(f"{name}={SAMPLE_DIR / rel}")
     return out
+
+
+def inside(spec: str, roots: list[str]) -> None:
+    """Refuse a spec typed into the UI whose files lie outside every data root (one line)."""
+    path = split_spec(spec)[1]
+    if path.startswith("hf://"):
+        return
+    base = path.split("*")[0].split("?")[0].split("[")[0] or "."
+    target = os.path.realpath(base)
+    for root in roots:
+        real = os.path.realpath(root)
+        if target == real or target.startswith(real.rstrip(os.sep) + os.sep):
+            return
+    raise SourceError(f"{path}: outside the data root ({', '.join(roots)}); start mixlens open with --data-root to allow it")
+
+
+def upload_name(name: str, data: bytes) -> str:
+    """A safe file name for an uploaded file: its content hash, and the original's known
+    suffixes only (so the format is still recognised); the uploaded name is never a path."""
+    parts = [p.lower() for p in name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].split(".")[1:]]
+    suffix = ""
+    if parts and f".{parts[-1]}" in COMPRESSIONS:
+        suffix = f".{parts.pop()}"
+    if not parts or f".{parts[-1]}" not in KINDS:
+        raise SourceError(f"{name}: unsupported file type (supported: {SUPPORTED})")
+    return hashlib.sha256(data).hexdigest()[:16] + f".{parts[-1]}" + suffix
+
+
+def data_roots(given: list[str], specs: list[str], benchmarks: list[str]) -> list[str]:
+    """The folders paths typed into the UI may reach: those given, else the current
+    directory and the folders of the sources and benchmarks opened."""
+    if given:
+        return [str(Path(d).resolve()) for d in given]
+    roots = {str(Path.cwd().resolve())}
+    for spec in [*specs, *benchmarks]:
+        path = split_spec(spec)[1]
+        if not path.startswith("hf://"):
+            p = Path(path.split("*")[0] or ".").resolve()
+            roots.add(str(p if p.is_dir() else p.parent))
+    return sorted(roots)

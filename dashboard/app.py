@@ -7,6 +7,7 @@ sidebar to add sources, and runs the selected page.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +19,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from a plain c
     sys.path.insert(0, str(ROOT))
 
 from analysis.formats import FORMATS  # noqa: E402
-from analysis.sources import SourceError, resolve, split_spec  # noqa: E402
+from analysis.sources import SourceError, inside, resolve, split_spec, upload_name  # noqa: E402
 from analysis.sources import KINDS  # noqa: E402
 from analysis.tokenizer import TokenizerError  # noqa: E402
 from analysis.tokenizer import load as load_tokenizer  # noqa: E402
@@ -30,9 +31,35 @@ VIEWS = Path(__file__).parent / "views"
 UPLOAD_TYPES = [k.lstrip(".") for k in KINDS] + ["gz", "zst"]
 
 
-def add_source(spec: str, fmt: str) -> None:
+def save_upload(upload, folder: Path) -> Path | None:
+    """Keep an uploaded file under a name of our own (its content hash and known suffixes),
+    within the size limit; None (and a one-line error) when it is refused."""
+    limit = st.session_state[state.MAX_UPLOAD_MB]
+    if upload.size > limit * 2**20:
+        st.error(f"{upload.name}: {upload.size / 2**20:,.0f} MB, above the {limit:,} MB upload limit")
+        return None
+    data = upload.getvalue()
+    try:
+        target = folder / upload_name(upload.name, data)
+    except SourceError as exc:
+        st.error(str(exc))
+        return None
+    if not target.exists():
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(data)
+    return target
+
+
+def source_label(name: str) -> str:
+    """A source name from an uploaded file's name: safe characters only."""
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", name.split(".")[0])[:40].strip("._-") or "upload"
+
+
+def add_source(spec: str, fmt: str, typed: bool = True) -> None:
     """Validate a spec and add it to the session; a bad one leaves a one-line error."""
     try:
+        if typed:
+            inside(spec, st.session_state[state.DATA_ROOTS])
         source = resolve(spec)
         if source.name in {resolve(s).name for s in st.session_state[state.SPECS]}:
             raise SourceError(f"{spec}: a source named '{source.name}' is already open")
@@ -64,6 +91,11 @@ def tokenizer_picker() -> None:
             if st.form_submit_button("Apply", key="tokenizer_apply"):
                 choice = path.strip() or name
                 try:
+                    if path.strip():
+                        try:
+                            inside(path.strip(), st.session_state[state.DATA_ROOTS])
+                        except SourceError as exc:
+                            raise TokenizerError(str(exc)) from None
                     load_tokenizer(choice)
                 except TokenizerError as exc:
                     st.session_state[state.TOKENIZER_ERROR] = str(exc)
@@ -79,11 +111,13 @@ def tokenizer_picker() -> None:
                 st.caption(f"{n} unavailable: {md_escape(reason)}")
 
 
-def add_benchmark(spec: str) -> None:
+def add_benchmark(spec: str, typed: bool = True) -> None:
     """Check a benchmark file loads, then add it to the session (else a one-line error)."""
     from analysis.contamination import load_benchmarks
 
     try:
+        if typed:
+            inside(spec, st.session_state[state.DATA_ROOTS])
         load_benchmarks([*st.session_state[state.BENCHMARKS], spec])  # readable, and its name is new
     except SourceError as exc:
         st.session_state[state.BENCHMARK_ERROR] = str(exc)
@@ -105,11 +139,9 @@ def benchmarks() -> None:
                 add_benchmark(spec.strip())
         upload = st.file_uploader("…or upload one", type=UPLOAD_TYPES, key="benchmark_upload")
         if upload is not None:
-            target = Workspace(st.session_state[state.WORKSPACE]).uploads / "benchmarks" / Path(upload.name).name
-            if not target.exists():
-                with atomic_path(target) as tmp:
-                    tmp.write_bytes(upload.getbuffer())
-            add_benchmark(f"{Path(upload.name).name.split('.')[0]}={target}")
+            target = save_upload(upload, Workspace(st.session_state[state.WORKSPACE]).uploads / "benchmarks")
+            if target is not None and str(target) not in [split_spec(b)[1] for b in st.session_state[state.BENCHMARKS]]:
+                add_benchmark(f"{source_label(upload.name)}={target}", typed=False)
         if st.session_state.get(state.BENCHMARK_ERROR):
             st.error(st.session_state[state.BENCHMARK_ERROR])
 
@@ -127,13 +159,9 @@ def sidebar() -> None:
                     add_source(spec.strip(), fmt)
             upload = st.file_uploader("…or upload a file", type=UPLOAD_TYPES)
             if upload is not None:
-                target = Workspace(st.session_state[state.WORKSPACE]).uploads / Path(upload.name).name
-                if not target.exists():
-                    with atomic_path(target) as tmp:
-                        tmp.write_bytes(upload.getbuffer())
-                name = Path(upload.name).name.split(".")[0]
-                if str(target) not in [split_spec(s)[1] for s in st.session_state[state.SPECS]]:
-                    add_source(f"{name}={target}", "auto")
+                target = save_upload(upload, Workspace(st.session_state[state.WORKSPACE]).uploads)
+                if target is not None and str(target) not in [split_spec(s)[1] for s in st.session_state[state.SPECS]]:
+                    add_source(f"{source_label(upload.name)}={target}", "auto", typed=False)
             if st.session_state.get(state.ADD_ERROR):
                 st.error(st.session_state[state.ADD_ERROR])
         benchmarks()

