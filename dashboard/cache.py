@@ -372,3 +372,21 @@ def report_html(corpus: Corpus, workspace: str, settings: Settings, mix_name: st
     profiles = [SourceProfile(corpus.entries[n], Path(corpus.folders[n]) / "docs.parquet") for n in corpus.names]
     dedup_parts(corpus, workspace, settings.txt_lines)  # sketch (with a progress bar) what is missing
     return report.render(profiles, ws, **report.gather(profiles, settings, ws, mix_name=mix_name))
+
+
+def with_duplicates(corpus: Corpus, workspace: str, txt_lines: bool) -> pl.DataFrame:
+    """The corpus's documents, with `is_duplicate_to_drop` (exact and near, at 0.8) when every
+    source's duplicate sketches are cached; as they are otherwise (never sketched here)."""
+    from analysis import sketch
+    from analysis.formats import Plan
+
+    ws, folders = Workspace(workspace), []
+    for entry in corpus.entries.values():
+        folder = ws.cache_dir("sketches", sketch.key(resolve(entry["spec"]), Plan(**entry["plan"]), txt_lines))
+        if not (folder / "lines.parquet").exists():
+            return corpus.docs
+        folders.append(str(folder))
+    dups, _ = dedup_result(tuple(corpus.folders[n] for n in corpus.names), tuple(folders), None, workspace, txt_lines,
+                           ("exact", "near"), 0.8, 0.95, "first")
+    return corpus.docs.join(dups.select("source", "path", "row", "is_duplicate_to_drop"),
+                            on=["source", "path", "row"], how="left", maintain_order="left")

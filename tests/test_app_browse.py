@@ -172,3 +172,23 @@ def test_score_fields_of_a_source_get_a_distribution(tmp_path, monkeypatch):
 
         x = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]).tolist()
     assert sorted(x) == [i / 10 for i in range(12)]
+
+
+def test_duplicate_flag_filters_once_duplicates_are_found(corpus, monkeypatch):
+    (corpus / "web.jsonl").write_text((corpus / "web.jsonl").read_text() + json.dumps({"text": "plain page number 5 about rivers and hills"}) + "\n")
+    at = open_browse()
+    assert "is_duplicate_to_drop" not in at.multiselect(key="browse_flags").options
+    at.switch_page("views/duplicates.py").run()
+    at.switch_page(PAGE).run()
+    at.multiselect(key="browse_flags").set_value(["is_duplicate_to_drop"]).run()
+    assert not at.exception
+    assert matches(at) == 1
+
+
+def test_the_view_survives_a_visit_to_another_page(corpus):
+    at = open_browse()
+    at.text_input(key="browse_text").input("rivers").run()
+    at.switch_page("views/overview.py").run()
+    at.switch_page(PAGE).run()
+    assert at.text_input(key="browse_text").value == "rivers"
+    assert matches(at) == 27

@@ -17,6 +17,10 @@ from analysis.workspace import Workspace
 from dashboard import cache, cards, state
 
 PAGE_SIZES = [10, 20, 50, 100]
+VIEW_KEYS = ("browse_sources", "browse_formats", "browse_tok_lo", "browse_tok_hi", "browse_flags", "browse_text",
+             "browse_regex", "browse_case", "browse_decisions", "browse_clusters", "browse_set", "browse_mode",
+             "browse_seed", "browse_column", "browse_desc", "browse_size", "browse_page", "browse_range_col",
+             "browse_range_lo", "browse_range_hi")
 
 corpus = state.corpus()
 settings = st.session_state[state.SETTINGS]
@@ -25,10 +29,15 @@ store = cache.review_store(workspace)
 reviewer = state.reviewer()
 st.title("Browse")
 
-numeric, flag_columns = browse.filterable(corpus.docs.schema)
-if not st.session_state.get(state.BROWSE_INIT):  # a shared link: widgets start from the URL
+docs = cache.with_duplicates(corpus, workspace, settings.txt_lines)  # + is_duplicate_to_drop once duplicates are found
+numeric, flag_columns = browse.filterable(docs.schema)
+if "browse_mode" in st.session_state:
+    pass  # the widgets hold the view
+elif st.session_state.get(state.BROWSE_VIEW):  # back from another page: the view as it was left
+    st.session_state.update(st.session_state[state.BROWSE_VIEW])
+else:  # first open, maybe from a shared link: the widgets start from the URL
     f0, o0, page0, size0, warnings = browse.from_params(st.query_params.to_dict())
-    f0, o0, more = browse.check(f0, o0, corpus.docs.schema)
+    f0, o0, more = browse.check(f0, o0, docs.schema)
     for message in warnings + more:
         st.warning(message)
     st.session_state.update({
@@ -43,7 +52,6 @@ if not st.session_state.get(state.BROWSE_INIT):  # a shared link: widgets start 
     if f0.ranges:
         column, (lo, hi) = next(iter(f0.ranges.items()))
         st.session_state.update({"browse_range_col": column, "browse_range_lo": lo, "browse_range_hi": hi})
-    st.session_state[state.BROWSE_INIT] = True
 
 stores = cache.text_stores(corpus, workspace, settings.txt_lines)
 current_map = cache.current_map(corpus, workspace, settings.txt_lines)
@@ -59,7 +67,9 @@ with st.expander("Filters", expanded=True):
     range_col = c1.selectbox("Range on", [None, *numeric], key="browse_range_col", format_func=lambda c: c or "(none)")
     range_lo = c2.number_input("from", key="browse_range_lo", disabled=range_col is None)
     range_hi = c3.number_input("to", key="browse_range_hi", disabled=range_col is None)
-    flags = c4.multiselect("Flags (true or > 0)", flag_columns, key="browse_flags")
+    flags = c4.multiselect("Flags (true or > 0)", flag_columns, key="browse_flags",
+                           help=None if "is_duplicate_to_drop" in docs.columns else
+                           "Duplicate flags appear once duplicates are found (Duplicates & contamination page)")
     c1, c2, c3, c4 = st.columns([3, 1, 1, 2])
     text = c1.text_input("Text search", key="browse_text", placeholder="substring, or a regex")
     regex = c2.toggle("Regex", key="browse_regex")
@@ -90,11 +100,11 @@ try:
               "clusters": current_map.points.select("source", "path", "row", "cluster") if clusters and current_map else None,
               "selection": sets.load(Workspace(workspace), selection) if selection else None,
               "decisions": cache.latest_decisions(workspace, store.version()) if decisions else None}
-    shown, total = browse.view(corpus.docs.lazy(), f, o, number, size, sources=corpus.names, **frames)
+    shown, total = browse.view(docs.lazy(), f, o, number, size, sources=corpus.names, **frames)
     pages = browse.last_page(total, size)
     if number > pages:  # the filter shrank under the page: show its last page
         st.session_state["browse_page"] = number = pages
-        shown, total = browse.view(corpus.docs.lazy(), f, o, number, size, sources=corpus.names, **frames)
+        shown, total = browse.view(docs.lazy(), f, o, number, size, sources=corpus.names, **frames)
 except ValueError as exc:  # an invalid regex, a vanished set
     st.error(str(exc))
     st.stop()
@@ -102,7 +112,8 @@ c1, c2 = st.columns([3, 1])
 c1.markdown(f"### {total:,} documents match")
 c2.number_input(f"Page (of {pages:,})", 1, pages, key="browse_page")
 st.query_params.from_dict(browse.to_params(f, o, number, size))
-all_rows = browse.apply(corpus.docs.lazy(), f, **frames)  # for the bulk action
+st.session_state[state.BROWSE_VIEW] = {k: st.session_state[k] for k in VIEW_KEYS if k in st.session_state}
+all_rows = browse.apply(docs.lazy(), f, **frames)  # for the bulk action
 
 shown = cache.read_texts(stores, shown)
 mine = store.for_documents(shown.select("source", "path", "row")) if shown.height else shown.clear()
