@@ -45,7 +45,7 @@ from .batch import render
 from .engine import LocalEngine, using
 from .formats import Malformed, Plan
 from .readers import RawBatch, file_size, iter_batches, iter_records, parse_item
-from .sources import Source, SourceError, cache_key, resolve
+from .sources import Source, SourceError, cache_key, check_unchanged, resolve
 from .workspace import NpyWriter, Workspace, atomic_path, write_json
 
 if TYPE_CHECKING:
@@ -196,8 +196,10 @@ def build_index(source: Source, plan: Plan, n: int = DEFAULT_N, workspace: Works
             progress(1.0, f"{source.name}: n-gram index read from cache")
         return hit
     folder.mkdir(parents=True, exist_ok=True)
+    before = source.fingerprint()
     with using(engine) as e:
         _build(source, plan, n, e, folder, txt_lines, progress)
+    check_unchanged(source, before, folder / "ids.parquet")
     return _open(folder, n)
 
 

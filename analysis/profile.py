@@ -30,7 +30,7 @@ from .formats import Malformed, Plan, detect
 from .pii import COLUMNS as PII_COLUMNS
 from .quality import COLUMN_TYPES
 from .readers import file_size, iter_batches, iter_records, parse_item
-from .sources import Source, SourceError, cache_key, resolve_all
+from .sources import Source, SourceError, cache_key, check_unchanged, resolve_all
 from .tokenizer import DEFAULT_ENCODING, fingerprint, load
 from .workspace import Workspace, atomic_path, write_json
 
@@ -140,8 +140,10 @@ def profile_source(
         return hit
     load(settings.tokenizer)  # fail fast, before any work, if it is unavailable
     plan = detect_plan(source, settings)
+    before = source.fingerprint()
     with using(engine) as e:
         tally = _run(source, plan, settings, e, folder / "docs.parquet", progress)
+    check_unchanged(source, before, folder / "docs.parquet")
     entry = {**tally.entry(source, plan, settings), "cache_key": key}
     write_json(folder / "source.json", entry)
     return SourceProfile(entry, folder / "docs.parquet")

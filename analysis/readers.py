@@ -73,7 +73,8 @@ def parse_item(item, encoded: str) -> tuple[object, int]:
     try:
         return json.loads(text), bad  # also accepts NaN and lone surrogate escapes
     except json.JSONDecodeError as exc:
-        raise Malformed(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+        message = exc.msg.removesuffix(" at")  # "Invalid control character at" already says "at"
+        raise Malformed(f"invalid JSON: {message} at column {exc.colno}") from None
     except RecursionError:
         raise Malformed("invalid JSON: nested too deeply") from None
 
@@ -120,6 +121,8 @@ def iter_batches(
     """Stream the file's items in order. Unreadable files raise SourceError."""
     from . import tables
 
+    if f.kind in ("jsonl", "json", "txt", "csv", "tsv") and not f.path.startswith("hf://"):
+        _refuse_utf16(f)
     try:
         if f.path.startswith("hf://"):
             yield from tables.polars_batches(f, batch_rows)
@@ -137,6 +140,17 @@ def iter_batches(
         raise
     except Exception as exc:  # noqa: BLE001 - gzip, zstandard, polars and pyarrow raise their own types
         raise SourceError(f"{f.path}: cannot read {f.kind} file: {one_line(exc)}") from exc
+
+
+def _refuse_utf16(f: SourceFile) -> None:
+    """A UTF-16 file would read as text with a NUL between letters: say so instead."""
+    try:
+        with open_binary(f) as fh:
+            head = fh.read(2)
+    except Exception:  # noqa: BLE001 - unreadable files are reported by the reader itself
+        return
+    if head in (b"\xff\xfe", b"\xfe\xff"):
+        raise SourceError(f"{f.path}: the file is UTF-16 (it starts with a UTF-16 byte-order mark); convert it to UTF-8")
 
 
 def one_line(exc: BaseException) -> str:

@@ -30,7 +30,7 @@ from .formats import Plan
 from .minhash import NUM_PERM, SEED, SHINGLE, signatures
 from .readers import RawBatch, file_size, iter_batches
 from .shingles import HASH_VERSION, exact_hashes, ngram_hashes, normalize, token_hashes
-from .sources import Source, cache_key
+from .sources import Source, cache_key, check_unchanged
 from .workspace import NpyWriter, Workspace, atomic_path
 
 SKETCH_VERSION = 2
@@ -129,8 +129,10 @@ def sketch_source(source: Source, plan: Plan, workspace: Workspace | None = None
             progress(1.0, f"{source.name} duplicates: read from cache")
         return hit
     folder.mkdir(parents=True, exist_ok=True)
+    before = source.fingerprint()
     with using(engine) as e:
         _run(source, plan, e, folder, txt_lines, progress)
+    check_unchanged(source, before, folder / "lines.parquet")
     return load(folder)
 
 

@@ -60,7 +60,10 @@ class Source:
             if f.path.startswith("hf://"):
                 out.append([f.path])
                 continue
-            st = os.stat(f.path)
+            try:
+                st = os.stat(f.path)
+            except OSError as exc:
+                raise SourceError(f"{f.path}: {exc.strerror.lower()} (it vanished after the source was opened)") from None
             out.append([f.path, st.st_size, st.st_mtime_ns])
         return out
 
@@ -167,6 +170,16 @@ def resolve_all(specs: list[str]) -> list[Source]:
             )
         seen[s.name] = s.spec
     return sources
+
+
+def check_unchanged(source: Source, before: list, marker: Path | None = None) -> None:
+    """Refuse a result computed while a file changed: its cache key names the old state.
+    `marker`, the file that marks the cached result complete, is deleted first."""
+    if source.fingerprint() != before:
+        if marker is not None:
+            Path(marker).unlink(missing_ok=True)
+        changed = [b[0] for a, b in zip(source.fingerprint(), before) if a != b] or [source.spec]
+        raise SourceError(f"{changed[0]}: changed while it was being read; run again")
 
 
 def cache_key(source: Source, settings: dict) -> str:

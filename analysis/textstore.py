@@ -46,7 +46,7 @@ from .batch import render
 from .engine import LocalEngine, using
 from .formats import Malformed, Plan
 from .readers import RawBatch, file_size, is_blank, iter_batches, parse_item
-from .sources import Source, cache_key
+from .sources import Source, cache_key, check_unchanged
 from .workspace import Workspace, atomic_path
 
 STORE_VERSION = 1
@@ -124,8 +124,10 @@ def build(source: Source, plan: Plan | dict, workspace: Workspace | None = None,
         if progress:
             progress(1.0, f"{source.name} texts: read from cache")
         return out
+    before = source.fingerprint()
     with using(engine) as e:
         _run(source, plan, e, out, txt_lines, progress)
+    check_unchanged(source, before, out)
     return out
 
 
