@@ -12,10 +12,15 @@ browser build. Marked `browser`; `pytest -n 2` runs them with everything else.
 - `test_hostile_documents_are_shown_as_text_and_never_run`: documents made of HTML,
   JavaScript and Markdown are shown as text, and nothing in them runs.
 
-Streamlit reruns asynchronously: the tests wait for specific text or elements, never for a
-fixed time. Screenshots go to `tests/artifacts/` (git-ignored, CI's artifact folder). With
-`MIXLENS_UPDATE_DOCS=1` the run also writes one screenshot per page to `docs/` for the
-README (`docs/overview.png` ... `docs/mix.png`); normal runs leave `docs/` alone.
+Streamlit reruns the script asynchronously after each interaction. The tests never sleep:
+they read Streamlit's own messages on the page's websocket (`session_status_changed`,
+`script_finished`) to know when the rerun an interaction started is over, then wait for the
+specific text or element it draws.
+
+Screenshots go to `tests/artifacts/` (git-ignored, CI's artifact folder), with the list of
+ignored console errors. With `MIXLENS_UPDATE_DOCS=1` the run also writes one screenshot per
+page to `docs/` for the README (`docs/overview.png` ... `docs/mix.png`); normal runs leave
+`docs/` alone.
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,6 +50,7 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1400, "height": 1000}
 REVIEWER = "browser-test"
 NAME_LABEL = "Your name (for review decisions)"
+EXCEPTION = '[data-testid="stException"]'
 
 # Console errors that come from outside the app, each with why it is safe to ignore. Matched
 # on the failed resource's URL, and only for "Failed to load resource" messages.
@@ -61,9 +66,6 @@ IGNORED_CONSOLE = [
      "Streamlit's base-URL probe on a deep link (the page path's /_stcore/* answers 404)"),
 ]
 
-# Rerun finished: no "Running..." status widget, no element left stale from the previous run.
-IDLE_JS = """() => !document.querySelector('[data-testid="stStatusWidget"]')
-                 && !document.querySelector('[data-stale="true"]')"""
 # The traces of the Plotly chart inside `sel`: name, x, and the drawn y (bar size or y).
 TRACES_JS = """sel => {
     const e = document.querySelector(sel + ' .js-plotly-plot');
@@ -74,6 +76,7 @@ TRACES_JS = """sel => {
         y: (e.calcdata[i] || []).map(p => p.s !== undefined ? p.s : p.y),
     }));
 }"""
+SELECTED_CELL_JS = "(sel) => document.querySelector(sel + \" td[aria-selected='true']\")?.id ?? null"
 
 
 def ensure_chromium() -> str:
@@ -110,22 +113,21 @@ def serve(tmp_path, *sources):
     port = free_port()
     cmd = [sys.executable, "-m", "analysis.cli", "open", *map(str, sources), "--headless", "--host", "127.0.0.1",
            "--port", str(port), "--workspace", str(tmp_path / "ws")]
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
-        yield url
-    finally:
-        proc.terminate()
+    with open(tmp_path / "server.log", "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        server_log = (tmp_path / "server.log").read_text(errors="replace")
-        if "Traceback" in server_log:  # shown with a failing test's captured output
-            print(f"--- server log ({tmp_path / 'server.log'}) ---\n{server_log[-8000:]}")
+            wait_healthy(url, proc)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    server_log = (tmp_path / "server.log").read_text(errors="replace")
+    if "Traceback" in server_log:  # shown with a failing test's captured output
+        print(f"--- server log ({tmp_path / 'server.log'}) ---\n{server_log[-8000:]}")
 
 
 @pytest.fixture
@@ -133,17 +135,25 @@ def server(tmp_path):
     yield from serve(tmp_path)
 
 
-class Watch:
-    """Everything the page reports that a user would not see on the page itself: console
-    errors, uncaught exceptions and dialogs (dismissed at once, and recorded)."""
+class App:
+    """One browser page on the app, and what it reports that a user would not see on the
+    page itself: console errors, uncaught exceptions, dialogs (dismissed at once, and
+    recorded), and the script runs Streamlit announces on its websocket."""
 
     def __init__(self, page):
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self.page = page
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         self.ignored: list[str] = []
+        self.finished = 0  # script runs finished, not counting those cut short by a rerun
+        self.running = False
+        self._msg = ForwardMsg
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.errors.append(f"uncaught page error: {exc}"))
         page.on("dialog", self._dialog)
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
 
     def _console(self, msg) -> None:
         if msg.type != "error":
@@ -160,6 +170,30 @@ class Watch:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
 
+    def _frame(self, payload) -> None:
+        if not isinstance(payload, (bytes, bytearray)):
+            return
+        try:
+            msg = self._msg.FromString(bytes(payload))
+        except Exception:  # noqa: BLE001 - not a ForwardMsg: not ours to judge
+            return
+        kind = msg.WhichOneof("type")
+        if kind == "session_status_changed":
+            self.running = msg.session_status_changed.script_is_running
+        elif kind == "script_finished" and msg.script_finished != self._msg.FINISHED_EARLY_FOR_RERUN:
+            self.finished += 1
+
+    def rerun(self, action, timeout: float = 120) -> None:
+        """Do `action`, an interaction that reruns the script, and wait until that rerun (and
+        any `st.rerun()` it makes) has finished."""
+        before = self.finished
+        action()
+        deadline = time.monotonic() + timeout
+        while self.finished == before or self.running:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no script run finished within {timeout:.0f} s of the interaction")
+            self.page.wait_for_timeout(50)  # lets Playwright deliver the websocket frames
+
     def check(self, where: str) -> None:
         """Fail on any error or dialog reported since the last check."""
         errors, dialogs = self.errors, self.dialogs
@@ -167,15 +201,22 @@ class Watch:
         assert not dialogs, f"{where}: a dialog opened: {dialogs}"
         assert not errors, f"{where}: " + "\n".join(errors)
 
-
-def settle(page, timeout: float = 120_000) -> None:
-    """Wait for the current rerun to finish (call it after waiting for what the rerun shows)."""
-    page.wait_for_function(IDLE_JS, timeout=timeout)
+    def save_ignored(self, name: str) -> None:
+        """List the console errors that were ignored, and why, in tests/artifacts/NAME."""
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / name).write_text("".join(f"{line}\n" for line in self.ignored))
 
 
 def no_exception(page, where: str) -> None:
-    shown = page.locator('[data-testid="stException"]')
+    shown = page.locator(EXCEPTION)
     assert shown.count() == 0, f"{where}: exception shown: {shown.first.inner_text()[:2000]}"
+
+
+def wait_or_exception(page, locator, where: str, timeout: float = 60_000) -> None:
+    """Wait for `locator`, failing at once (with its text) if an exception is shown instead."""
+    locator.or_(page.locator(EXCEPTION)).first.wait_for(timeout=timeout)
+    no_exception(page, where)
+    locator.first.wait_for(timeout=timeout)
 
 
 def chart_drawn(page, key: str, timeout: float = 60_000) -> None:
@@ -206,44 +247,38 @@ def shoot(page, name: str, docs: bool = False) -> None:
         shutil.copyfile(path, DOCS / f"{name}.png")
 
 
-def pick_option(page, label: str, option: str) -> None:
-    """Choose `option` in the selectbox labelled `label`."""
-    box = page.get_by_role("combobox", name=label, exact=True)
+def pick_option(app: App, label: str, option: str) -> None:
+    """Choose `option` in the selectbox labelled `label`, and wait for the rerun."""
+    box = app.page.get_by_role("combobox", name=label, exact=True)
     box.scroll_into_view_if_needed()
     box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    app.rerun(app.page.get_by_role("option", name=option, exact=True).click)
+    assert box.input_value() == option, (label, box.input_value(), option)
 
 
-def set_reviewer(page) -> None:
+def set_reviewer(app: App) -> None:
     """Type the reviewer's name in the sidebar (decisions and approvals need one)."""
-    name = page.get_by_label(NAME_LABEL)
+    name = app.page.get_by_label(NAME_LABEL)
     if name.input_value() != REVIEWER:
         name.fill(REVIEWER)
-        name.press("Enter")
-        page.wait_for_function("([label, value]) => [...document.querySelectorAll('input')].some("
-                               "i => i.getAttribute('aria-label') === label && i.value === value)",
-                               arg=[NAME_LABEL, REVIEWER])
-    settle(page)
+        app.rerun(lambda: name.press("Enter"))
 
 
-def open_page(page, link: str, title: str, ready: str, timeout: float = 120_000) -> None:
-    """Open a page from the sidebar and wait until it has drawn `ready`."""
-    page.get_by_role("link", name=link, exact=True).click()
-    page.locator("h1").filter(has_text=title).first.wait_for(timeout=timeout)
-    page.get_by_text(ready, exact=False).first.wait_for(timeout=timeout)
-    settle(page, timeout)
+def open_page(app: App, link: str, title: str, ready: str, timeout: float = 120) -> None:
+    """Open a page from the sidebar, wait for its run, and for it to have drawn `ready`."""
+    app.rerun(app.page.get_by_role("link", name=link, exact=True).click, timeout)
+    wait_or_exception(app.page, app.page.locator("h1").filter(has_text=title), title)
+    wait_or_exception(app.page, app.page.get_by_text(ready, exact=False), title)
 
 
 # --- the sample corpus, page by page -------------------------------------------------------
 
 
-def overview(page, url: str) -> None:
-    page.goto(url)
-    # profiling the sample corpus runs first; the page appears when it is done
-    page.locator("h1").filter(has_text="Overview").first.wait_for(timeout=300_000)
-    page.locator('[data-testid="stMetric"]').first.wait_for(timeout=60_000)
-    page.get_by_text("Every field of each source").wait_for(timeout=60_000)
-    settle(page)
+def overview(app: App, url: str) -> None:
+    page = app.page
+    app.rerun(lambda: page.goto(url), timeout=300)  # profiles the sample corpus first
+    wait_or_exception(page, page.locator("h1").filter(has_text="Overview"), "Overview")
+    page.get_by_text("Every field of each source").wait_for()
     chart_drawn(page, "overview_tokens_bar")
     metrics = page.locator('[data-testid="stMetric"]').all_inner_texts()
     assert any(m.startswith("Sources") and "8" in m for m in metrics), metrics
@@ -251,39 +286,38 @@ def overview(page, url: str) -> None:
     for name in ("Overview", "Tokens & lengths", "Special tokens & encoding", "Quality & PII", "Embedding map",
                  "Duplicates & contamination", "Browse", "Data mix & approval"):
         assert name in nav, (name, nav)
-    names = traces(page, "overview_tokens_bar")
-    assert names, "the Tokens per source chart has no trace"
+    assert traces(page, "overview_tokens_bar"), "the Tokens per source chart has no trace"
     shoot(page, "overview", docs=True)
 
 
-def tokens(page, url: str) -> None:
-    open_page(page, "Tokens & lengths", "Tokens & lengths", "Longer than common context windows")
+def tokens(app: App, url: str) -> None:
+    page = app.page
+    open_page(app, "Tokens & lengths", "Tokens & lengths", "Longer than common context windows")
     chart_drawn(page, "tokens_hist")
     before = [t["name"] for t in traces(page, "tokens_hist")]
     assert len(before) >= 2, before
-    shoot(page, "tokens", docs=False)
-    # the source filter: remove one source from the "Sources" multiselect
+    shoot(page, "tokens", docs=True)
+    # the source filter: remove one source from the "Sources" multiselect; the histogram redraws without it
     remove = page.locator('.st-key-tokens_sources button[aria-label^="Remove "]').first
     gone = remove.get_attribute("aria-label").removeprefix("Remove ")
     assert gone in before, (gone, before)
-    remove.click()
+    app.rerun(remove.click)
     page.wait_for_function(
         "([sel, gone]) => { const e = document.querySelector(sel + ' .js-plotly-plot');"
         " return !!(e && e._fullData && e._fullData.length && e._fullData.every(t => t.name !== gone)); }",
-        arg=[".st-key-tokens_hist", gone], timeout=60_000)
-    settle(page)
+        arg=[".st-key-tokens_hist", gone])
     chart_drawn(page, "tokens_hist")
     after = [t["name"] for t in traces(page, "tokens_hist")]
     assert sorted(after) == sorted(n for n in before if n != gone), (before, gone, after)
     no_exception(page, "Tokens & lengths, after the source filter")
-    scroll_main(page)
-    shoot(page, "tokens", docs=True)
+    shoot(page, "tokens_filtered")
 
 
-def special(page, url: str) -> None:
-    open_page(page, "Special tokens & encoding", "Special tokens & encoding", "Would raise in encode()")
+def special(app: App, url: str) -> None:
+    page = app.page
+    open_page(app, "Special tokens & encoding", "Special tokens & encoding", "Would raise in encode()")
     chart_drawn(page, "special_heatmap")
-    page.locator("mark").first.wait_for(timeout=30_000)  # a marker highlighted in an example
+    page.locator("mark").first.wait_for()  # a marker highlighted in an example
     assert page.locator("script:has-text('alert')").count() == 0
     heat = traces(page, "special_heatmap")
     assert heat and heat[0]["x"], heat
@@ -298,36 +332,32 @@ def value_cell(page, row: int):
     return page.locator(f"{RULES} [data-testid='glide-cell-4-{row}']")
 
 
-def selected_cell(page, scope: str) -> str | None:
-    return page.evaluate("(sel) => document.querySelector(sel + \" td[aria-selected='true']\")?.id ?? null", scope)
-
-
 def select_cell(page, scope: str, column: int, row: int) -> None:
     """Select one cell of the editable grid (glide-data-grid, drawn on a canvas) inside
     `scope`: click the row's second column, then move with the arrow keys, checking the
     grid's DOM mirror (`td#glide-cell-COLUMN-ROW`, aria-selected) after every step."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     grid = page.locator(f"{scope} [data-testid='stDataFrame']")
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     for _ in range(5):  # the first click may only give the grid the focus
-        if selected_cell(page, scope):
+        if page.evaluate(SELECTED_CELL_JS, scope):
             break
         page.mouse.click(box["x"] + 120, box["y"] + 35 + 35 * row + 17)  # header and rows: 35 px
         try:
-            page.wait_for_function("(sel) => !!document.querySelector(sel + \" td[aria-selected='true']\")",
-                                   arg=scope, timeout=3_000)
-        except Exception:
-            continue
+            page.wait_for_function(SELECTED_CELL_JS, arg=scope, timeout=3_000)
+        except PlaywrightTimeout:
+            continue  # not selected yet: click again
     target = f"glide-cell-{column}-{row}"
     for _ in range(10):
-        current = selected_cell(page, scope)
+        current = page.evaluate(SELECTED_CELL_JS, scope)
         assert current and current.endswith(f"-{row}"), (current, target)
         if current == target:
             return
         page.keyboard.press("ArrowRight" if int(current.split("-")[2]) < column else "ArrowLeft")
-        page.wait_for_function("([sel, was]) => document.querySelector(sel + \" td[aria-selected='true']\")?.id !== was",
-                               arg=[scope, current], timeout=5_000)
-    raise AssertionError(f"could not select {target}: {selected_cell(page, scope)}")
+        page.wait_for_function(f"([sel, was]) => ({SELECTED_CELL_JS})(sel) !== was", arg=[scope, current])
+    raise AssertionError(f"could not select {target}: {page.evaluate(SELECTED_CELL_JS, scope)}")
 
 
 def drops(page, rule: str) -> dict[str, float]:
@@ -335,61 +365,61 @@ def drops(page, rule: str) -> dict[str, float]:
     return {t["name"]: y for t in traces(page, "quality_drop_bars") for x, y in zip(t["x"], t["y"]) if x == rule}
 
 
-def quality(page, url: str) -> None:
-    open_page(page, "Quality & PII", "Quality & PII", "PII and secrets", timeout=180_000)
+def quality(app: App, url: str) -> None:
+    page = app.page
+    open_page(app, "Quality & PII", "Quality & PII", "PII and secrets", timeout=180)
     chart_drawn(page, "quality_drop_bars")
     assert page.locator(f"{RULES} [data-testid='glide-cell-1-0']").inner_text() == "gopher_min_words"
     assert value_cell(page, 0).inner_text() == "50"
     before = drops(page, "gopher_min_words")
     assert before, "no bar for gopher_min_words"
-    shoot(page, "quality", docs=False)
 
     # edit the threshold in the rules table (an st.data_editor): words < 50 becomes words < 300
     select_cell(page, RULES, column=4, row=0)
     page.keyboard.press("Enter")  # open the cell editor
-    page.locator(".gdg-input").wait_for(timeout=10_000)
-    page.keyboard.press("Control+A")
-    page.keyboard.type("300")
-    page.keyboard.press("Enter")
+    editor = page.locator(".gdg-input")
+    editor.wait_for(timeout=10_000)
+    editor.fill("300")
+    page.wait_for_function("() => document.querySelector('.gdg-input')?.value === '300'")
+    app.rerun(lambda: page.keyboard.press("Enter"))  # commit: the app reruns with the edited table
     page.wait_for_function("(sel) => document.querySelector(sel)?.textContent === '300'",
-                           arg=f"{RULES} [data-testid='glide-cell-4-0']", timeout=30_000)
-    page.wait_for_function(
-        "([sel, rule, before]) => { const e = document.querySelector(sel + ' .js-plotly-plot');"
-        " if (!e || !e.calcdata) return false;"
-        " const now = e._fullData.map((t, i) => [t.name, e.calcdata[i][Array.from(t.x).indexOf(rule)]?.s]);"
-        " return JSON.stringify(Object.fromEntries(now)) !== JSON.stringify(before); }",
-        arg=[".st-key-quality_drop_bars", "gopher_min_words", before], timeout=60_000)
-    settle(page)
+                           arg=f"{RULES} [data-testid='glide-cell-4-0']")
+    chart_drawn(page, "quality_drop_bars")
     after = drops(page, "gopher_min_words")
     assert all(after[s] >= before[s] for s in before) and sum(after.values()) > sum(before.values()), (before, after)
     no_exception(page, "Quality & PII, after editing a threshold")
+    scroll_main(page)
+    shoot(page, "quality", docs=True)
     scroll_main(page, page.get_by_text("What the filter drops"))
     shoot(page, "quality_threshold")
 
-    # a percentile suggestion: the 5th percentile of `words` becomes both words thresholds
+    # a percentile suggestion for `words`: the 5th percentile is a lower cut-off
     assert page.get_by_role("combobox", name="Signal", exact=True).input_value() == "words"
-    pick_option(page, "Set the threshold to the corpus percentile", "5")
-    settle(page)
-    page.get_by_role("button", name="Apply", exact=True).click()
+    pick_option(app, "Set the threshold to the corpus percentile", "5")
+    app.rerun(page.get_by_role("button", name="Apply", exact=True).click)
     page.wait_for_function("(sel) => { const t = document.querySelector(sel)?.textContent; return t && t !== '300'; }",
-                           arg=f"{RULES} [data-testid='glide-cell-4-0']", timeout=60_000)
-    settle(page)
-    suggested = value_cell(page, 0).inner_text()
-    assert value_cell(page, 1).inner_text() == suggested, (suggested, value_cell(page, 1).inner_text())
-    assert float(suggested) < 300
-    assert drops(page, "gopher_min_words") != after
+                           arg=f"{RULES} [data-testid='glide-cell-4-0']")
     no_exception(page, "Quality & PII, after a percentile suggestion")
     scroll_main(page)
-    shoot(page, "quality", docs=True)
+    shoot(page, "quality_percentile")
+    suggested = value_cell(page, 0).inner_text()
+    assert float(suggested) < 300, suggested  # gopher_min_words (words <) takes the 5th percentile
+    assert drops(page, "gopher_min_words") != after
+    # ...and the upper bound (gopher_max_words: words > 100000) must keep its value: a 5th
+    # percentile as a *maximum* would drop 95% of the corpus
+    upper = value_cell(page, 1).inner_text()
+    assert upper == "100000", (f"the 5th-percentile suggestion for `words` also set gopher_max_words (words >) to "
+                               f"{upper}; gopher_min_words is {suggested}")
 
 
-def embedding_map(page, url: str) -> None:
+def embedding_map(app: App, url: str) -> None:
+    page = app.page
     # the first visit distils the fast model, embeds the sample and runs UMAP (60-90 s here)
-    open_page(page, "Embedding map", "Embedding map", "Outliers", timeout=300_000)
+    open_page(app, "Embedding map", "Embedding map", "Outliers", timeout=300)
     chart_drawn(page, "map_chart")
     plot = page.locator(".st-key-map_chart .js-plotly-plot")
     assert page.get_by_text("Select documents with the box or lasso tool").count() == 1
-    shoot(page, "map", docs=False)
+    tables = page.locator('[data-testid="stDataFrame"]').count()
     # a box selection around the middle of the map
     plot.hover()
     page.locator('.st-key-map_chart .modebar-btn[data-title="Box Select"]').click()
@@ -398,34 +428,30 @@ def embedding_map(page, url: str) -> None:
     page.mouse.move(cx - area["width"] / 4, cy - area["height"] / 4)
     page.mouse.down()
     page.mouse.move(cx + area["width"] / 4, cy + area["height"] / 4, steps=10)
-    page.mouse.up()
+    app.rerun(page.mouse.up)
     heading = page.get_by_text(re.compile(r"^Selected: [\d,]+ documents$"))
-    heading.wait_for(timeout=60_000)
-    page.get_by_text("Save the selection as a named set").wait_for(timeout=60_000)
-    settle(page)
+    wait_or_exception(page, heading, "Embedding map, after a box selection")
+    page.get_by_text("Save the selection as a named set").wait_for()
     count = int(heading.inner_text().split()[1].replace(",", ""))
     assert count > 0, heading.inner_text()
-    page.locator(".st-key-map_selected [data-testid='stDataFrame']").wait_for(timeout=30_000)
+    assert page.locator('[data-testid="stDataFrame"]').count() == tables + 1  # the selected documents' table
     no_exception(page, "Embedding map, after a box selection")
     shoot(page, "map", docs=True)
     scroll_main(page, heading)
     shoot(page, "map_selected")
 
 
-def diff_texts(page) -> list[str]:
-    return page.locator('[data-testid="stHtml"]').all_inner_texts()
-
-
-def duplicates(page, url: str) -> None:
-    open_page(page, "Duplicates & contamination", "Duplicates & contamination", "Benchmark contamination",
-              timeout=180_000)
-    page.get_by_text("Boilerplate lines").first.wait_for(timeout=60_000)
+def duplicates(app: App, url: str) -> None:
+    page = app.page
+    open_page(app, "Duplicates & contamination", "Duplicates & contamination", "Benchmark contamination", timeout=180)
+    page.get_by_text("Boilerplate lines").first.wait_for()
     chart_drawn(page, "dup_rates_chart")
     assert traces(page, "dup_rates_chart"), "the duplicate-rate chart has no trace"
-    shoot(page, "duplicates", docs=False)
+    # open another duplicate group: the side-by-side diff shows its documents
     box = page.get_by_role("combobox", name="Open group", exact=True)
     first = box.input_value()
-    before = diff_texts(page)
+    diff = page.locator('[data-testid="stHtml"]')
+    before = diff.all_inner_texts()
     assert len(before) >= 2, before
     box.scroll_into_view_if_needed()
     box.click()
@@ -433,12 +459,11 @@ def duplicates(page, url: str) -> None:
     options.first.wait_for(timeout=10_000)
     labels = options.all_inner_texts()
     assert len(labels) >= 2 and labels[0] == first, labels
-    options.nth(1).click()
+    app.rerun(options.nth(1).click)
     page.wait_for_function("(before) => { const e = document.querySelectorAll('[data-testid=\"stHtml\"]');"
-                           " return e.length >= 2 && e[0].innerText !== before; }", arg=before[0], timeout=60_000)
-    settle(page)
+                           " return e.length >= 2 && e[0].innerText !== before; }", arg=before[0])
     assert box.input_value() == labels[1], (box.input_value(), labels[1])
-    after = diff_texts(page)
+    after = diff.all_inner_texts()
     assert len(after) >= 2 and after[:2] != before[:2] and all(t.strip() for t in after[:2]), after
     assert page.get_by_text("Words only in the left document are struck through").count() == 1
     no_exception(page, "Duplicates & contamination, after opening a group")
@@ -448,13 +473,13 @@ def duplicates(page, url: str) -> None:
     shoot(page, "duplicates_group")
 
 
-def browse(page, url: str) -> None:
-    open_page(page, "Browse", "Browse", "documents match")
+def browse(app: App, url: str) -> None:
+    page = app.page
+    open_page(app, "Browse", "Browse", "documents match")
     drop = page.get_by_role("button", name=re.compile(r"drop$")).first
-    drop.wait_for(timeout=60_000)
-    settle(page)
+    drop.wait_for()
     chart_drawn(page, "browse_scores")
-    set_reviewer(page)
+    set_reviewer(app)
     # the card: the bordered block that holds the decision buttons' row
     card = drop.locator("xpath=ancestor::div[@data-testid='stHorizontalBlock'][1]"
                         "/ancestor::div[@data-testid='stVerticalBlock'][1]")
@@ -462,42 +487,45 @@ def browse(page, url: str) -> None:
     assert " · row " in head, head
     decided = card.get_by_text(f"{REVIEWER} · drop")
     assert decided.count() == 0
-    drop.click()
-    decided.wait_for(timeout=60_000)
-    settle(page)
+    app.rerun(drop.click)
+    wait_or_exception(page, decided, "Browse, after a drop decision")
     assert card.locator('[data-testid="stMarkdownContainer"]').first.inner_text() == head
     no_exception(page, "Browse, after a drop decision")
     scroll_main(page, page.get_by_text("documents match"))
     shoot(page, "browse", docs=True)
 
 
-def mix(page, url: str) -> None:
-    open_page(page, "Data mix & approval", "Data mix & approval", "Versions and approval", timeout=180_000)
+def mix(app: App, url: str) -> None:
+    page = app.page
+    open_page(app, "Data mix & approval", "Data mix & approval", "Versions and approval", timeout=180)
     chart_drawn(page, "mix_shares")
     assert traces(page, "mix_shares"), "the token shares chart has no trace"
     shoot(page, "mix", docs=True)
-    set_reviewer(page)
-    page.get_by_role("button", name="Save as a new draft version").click()
+    set_reviewer(app)
+    app.rerun(page.get_by_role("button", name="Save as a new draft version").click)
     saved = page.get_by_text(re.compile(r"^Saved \S+ v\d+ \(draft\)\.$"))
-    saved.wait_for(timeout=120_000)
+    wait_or_exception(page, saved, "Data mix & approval, after saving")
     version = re.search(r" v(\d+) ", saved.inner_text()).group(1)
-    settle(page)
     if page.get_by_role("combobox", name="Version", exact=True).input_value() != version:
-        pick_option(page, "Version", version)
-        settle(page)
-    page.get_by_role("button", name="Submit for review").click()
-    approve = page.get_by_role("button", name="Approve", exact=True)
-    approve.wait_for(timeout=60_000)
-    settle(page)
-    approve.click()
+        pick_option(app, "Version", version)
+    app.rerun(page.get_by_role("button", name="Submit for review").click)
+    app.rerun(page.get_by_role("button", name="Approve", exact=True).click, timeout=180)  # fingerprints the sources
     approved = page.get_by_text("Approved: manifest")
-    approved.wait_for(timeout=180_000)  # fingerprints the sources for the manifest
-    settle(page)
+    wait_or_exception(page, approved, "Data mix & approval, after approving")
     assert f"v{version}.yaml" in approved.inner_text(), approved.inner_text()
-    assert "approved" in page.locator(".st-key-mix_history").inner_text()
+    # the version history table (its DOM mirror) lists the version as approved
+    status = page.locator('[data-testid="stDataFrame"] td[aria-colindex="2"]')
+    assert "approved" in status.all_inner_texts(), status.all_inner_texts()
     no_exception(page, "Data mix & approval, after the approval")
     scroll_main(page, page.get_by_text("Versions and approval"))
     shoot(page, "mix_approved")
+
+    # a second draft: the version picker must show the version just saved, not the approved one
+    app.rerun(page.get_by_role("button", name="Save as a new draft version").click)
+    wait_or_exception(page, page.get_by_text(f"Saved main v{int(version) + 1} (draft)."), "a second save")
+    shown = page.get_by_role("combobox", name="Version", exact=True).input_value()
+    assert shown == str(int(version) + 1), (f"saved v{int(version) + 1}, but the Version picker still shows v{shown}: "
+                                            "'Submit for review' would act on that one")
 
 
 SAMPLE_PAGES = [
@@ -511,21 +539,24 @@ def test_sample_corpus_pages_in_chromium(server, subtests):
     from playwright.sync_api import sync_playwright
 
     executable = ensure_chromium()
+    for _, visit in SAMPLE_PAGES:
+        (ARTIFACTS / f"failed_{visit.__name__}.png").unlink(missing_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(60_000)
-            watch = Watch(page)
+            app = App(page)
             for title, visit in SAMPLE_PAGES:
                 with subtests.test(msg=title):
                     try:
-                        visit(page, server)
+                        visit(app, server)
                         no_exception(page, title)
-                        watch.check(title)
+                        app.check(title)
                     except BaseException:
                         shoot(page, f"failed_{visit.__name__}")
                         raise
+            app.save_ignored("console_ignored_sample.txt")
         finally:
             browser.close()
 
@@ -554,11 +585,11 @@ def test_hostile_documents_are_shown_as_text_and_never_run(hostile_server):
         browser = p.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            watch = Watch(page)
-            page.goto(hostile_server + "/browse")  # a deep link, as shared in the meeting chat
-            page.wait_for_selector("text=documents match", timeout=120_000)
-            page.get_by_role("button", name=re.compile(r"drop$")).first.wait_for(timeout=60_000)
-            settle(page)
+            page.set_default_timeout(60_000)
+            app = App(page)
+            app.rerun(lambda: page.goto(hostile_server + "/browse"))  # a deep link, as shared in the meeting chat
+            wait_or_exception(page, page.get_by_text("documents match"), "Browse")
+            page.get_by_role("button", name=re.compile(r"drop$")).first.wait_for()
             shoot(page, "browse_hostile")
             no_exception(page, "Browse")
             body = page.locator("body").inner_text()
@@ -566,16 +597,11 @@ def test_hostile_documents_are_shown_as_text_and_never_run(hostile_server):
                 assert text in body, text
             assert page.locator("iframe[src^='javascript']").count() == 0
             assert page.locator("img[src='x']").count() == 0
-            watch.check("Browse")
-            page.get_by_role("link", name="Embedding map").click()
-            page.wait_for_selector("text=Outliers", timeout=120_000)
-            settle(page)
-            no_exception(page, "Embedding map")
-            watch.check("Embedding map")
-            page.get_by_role("link", name="Duplicates & contamination").click()
-            page.wait_for_selector("text=Boilerplate lines", timeout=120_000)
-            settle(page)
-            no_exception(page, "Duplicates & contamination")
-            watch.check("Duplicates & contamination")
+            app.check("Browse")
+            open_page(app, "Embedding map", "Embedding map", "Outliers")
+            app.check("Embedding map")
+            open_page(app, "Duplicates & contamination", "Duplicates & contamination", "Boilerplate lines")
+            app.check("Duplicates & contamination")
+            app.save_ignored("console_ignored_hostile.txt")
         finally:
             browser.close()

@@ -129,6 +129,7 @@ needed = int(st.number_input("Approvals needed", 1, 20, 1, key="mix_approvals",
 if st.button("Save as a new draft version", key="mix_save", disabled=not reviewer or bool(blocking)):
     try:
         version = store.save(name, to_data(mix, filtered, {"context": context}), reviewer, approvals=needed)
+        st.session_state["mix_version"] = version  # the picker below shows the version just saved
         st.success(f"Saved {name} v{version} (draft).")
     except MixError as exc:
         st.error(str(exc))

@@ -105,9 +105,13 @@ targets = [r for r in config["rules"] if r["column"] == signal]
 if targets:
     p1, p2 = st.columns([2, 1])
     pct = p1.selectbox("Set the threshold to the corpus percentile", [1, 5, 95, 99], key="quality_pct")
-    if p2.button("Apply", key="quality_apply_pct"):
+    tail = ("<", "<=") if pct < 50 else (">", ">=")  # a low percentile moves the rules that drop the low tail
+    moved = [r for r in targets if r["op"] in tail]
+    p1.caption(f"Moves {', '.join(r['rule'] for r in moved)}" if moved else
+               f"No rule on {signal} drops the {'low' if pct < 50 else 'high'} tail")
+    if p2.button("Apply", key="quality_apply_pct", disabled=not moved):
         value = float(docs[signal].cast(pl.Float64).quantile(pct / 100))
-        for r in targets:
+        for r in moved:
             r["value"] = round(value, 4)
         st.rerun()
 
