@@ -80,3 +80,31 @@ def test_a_typed_source_outside_the_data_root_is_refused_in_the_sidebar(tmp_path
     at.button(key="add_benchmark_submit").click().run()
     assert sum("outside the data root" in e.value for e in at.error) >= 1
     assert not at.exception
+
+
+def test_open_passes_the_upload_limit_and_the_data_roots_to_the_server(monkeypatch, tmp_path):
+    import os
+
+    from analysis import cli
+
+    seen = {}
+    monkeypatch.setattr(os, "execve", lambda exe, cmd, env: seen.update(cmd=cmd, env=env))
+    data = tmp_path / "a.jsonl"
+    data.write_text(json.dumps({"text": "x"}) + "\n")
+    cli.main(["open", str(data), "--max-upload-mb", "5", "--data-root", str(tmp_path), "--workspace", str(tmp_path / "ws")])
+    cmd = seen["cmd"]
+    assert cmd[cmd.index("--server.maxUploadSize") + 1] == "5"
+    assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"
+    assert json.loads(seen["env"]["MIXLENS_DATA_ROOTS"]) == [str(tmp_path.resolve())]
+    assert seen["env"]["MIXLENS_MAX_UPLOAD_MB"] == "5"
+
+
+def test_a_manifest_with_a_python_yaml_tag_is_refused_not_run(tmp_path):
+    from analysis import manifest
+
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.yaml"
+    path.write_text(f"name: !!python/object/apply:os.system ['touch {marker}']\nversion: 1\n")
+    with pytest.raises(ValueError):
+        manifest.read(path)
+    assert not marker.exists()
