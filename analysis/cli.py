@@ -188,6 +188,7 @@ def cmd_open(args) -> int:
         "--server.address", args.host,
         "--browser.gatherUsageStats", "false",
         "--server.maxUploadSize", str(args.max_upload_mb),
+        "--client.toolbarMode", "minimal",
     ]
     if args.headless:
         cmd += ["--server.headless", "true"]

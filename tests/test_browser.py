@@ -547,7 +547,9 @@ def test_sample_corpus_pages_in_chromium(server, subtests):
             page = browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(60_000)
             app = App(page)
+            seconds = []
             for title, visit in SAMPLE_PAGES:
+                start = time.monotonic()
                 with subtests.test(msg=title):
                     try:
                         visit(app, server)
@@ -556,7 +558,9 @@ def test_sample_corpus_pages_in_chromium(server, subtests):
                     except BaseException:
                         shoot(page, f"failed_{visit.__name__}")
                         raise
+                seconds.append(f"{time.monotonic() - start:6.1f} s  {title}\n")
             app.save_ignored("console_ignored_sample.txt")
+            (ARTIFACTS / "page_seconds.txt").write_text("".join(seconds))
         finally:
             browser.close()
 
