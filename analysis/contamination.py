@@ -44,7 +44,7 @@ from . import shingles
 from .batch import render
 from .engine import LocalEngine, using
 from .formats import Malformed, Plan
-from .readers import RawBatch, file_size, iter_batches, iter_records, parse_item
+from .readers import Position, RawBatch, file_size, iter_batches, iter_records, parse_item
 from .sources import Source, SourceError, cache_key, check_unchanged, resolve
 from .workspace import NpyWriter, Workspace, atomic_path, write_json
 
@@ -213,21 +213,18 @@ def _bucket_bits(source: Source) -> int:
 def _build(source: Source, plan: Plan, n: int, engine: LocalEngine, folder: Path, txt_lines: bool, progress) -> None:
     import polars as pl
 
-    sizes = {f.path: file_size(f) for f in source.files}
-    total = max(1, sum(sizes.values()))
-    done, current, ndocs, entries, records, malformed = 0, None, 0, 0, 0, 0
-    offsets: dict[str, int] = {}
+    position = Position(source.files)
+    ndocs, entries, records, malformed = 0, 0, 0, 0
     paths, rows = [], []
     bits = _bucket_bits(source)
     batches = (b for f in source.files for b in iter_batches(f, txt_lines))
-    inline = 10**9 if total < INLINE_BYTES else 0
+    inline = 10**9 if position.total < INLINE_BYTES else 0
     with tempfile.TemporaryDirectory(prefix=".build-", dir=folder.parent) as tmp:
         parts = [Path(tmp) / f"{b}.npy" for b in range(1 << bits)]
         writers = [NpyWriter(p, np.uint64, 2) for p in parts]
         try:
             for res in engine.map(index_batch, batches, plan, n, inline_first=inline):
-                offset = offsets.get(res["path"], 0)
-                offsets[res["path"]] = offset + res["records"]
+                offset = position.advance(res)
                 paths.append(pl.repeat(res["path"], len(res["rows"]), eager=True, dtype=pl.String))
                 rows.append(res["rows"] + offset)
                 pairs = np.column_stack([res["hashes"], (res["docs"] + ndocs).astype(np.uint64)])
@@ -243,11 +240,8 @@ def _build(source: Source, plan: Plan, n: int, engine: LocalEngine, folder: Path
                 entries += len(pairs)
                 records += res["records"]
                 malformed += res["malformed"]
-                if res["path"] != current:
-                    done += sizes[current] if current else 0
-                    current = res["path"]
                 if progress:
-                    progress(min(1.0, (done + res["pos"]) / total), f"{source.name}: {ndocs:,} documents indexed")
+                    progress(position.fraction(res), f"{source.name}: {ndocs:,} documents indexed")
         finally:
             for w in writers:
                 w.close()

@@ -29,7 +29,7 @@ from .fields import FieldStats, drift
 from .formats import Malformed, Plan, detect
 from .pii import COLUMNS as PII_COLUMNS
 from .quality import COLUMN_TYPES
-from .readers import file_size, iter_batches, iter_records, parse_item
+from .readers import Position, iter_batches, iter_records, parse_item
 from .sources import Source, SourceError, cache_key, check_unchanged, resolve_all
 from .tokenizer import DEFAULT_ENCODING, fingerprint, load
 from .workspace import Workspace, atomic_path, write_json
@@ -204,19 +204,15 @@ class _Tally:
 
 def _run(source: Source, plan: Plan, settings: Settings, engine: LocalEngine, out: Path, progress) -> _Tally:
     """Stream every file of the source through the engine into `out` (Parquet)."""
-    sizes = {f.path: file_size(f) for f in source.files}
-    total_size = max(1, sum(sizes.values()))
-    finished_size, current, ndocs = 0, None, 0
-    offsets: dict[str, int] = {}  # records seen so far per file: batch rows are local
+    position, ndocs = Position(source.files), 0
     tally = _Tally()
     token_freq = np.zeros(load(settings.tokenizer).vocab_size, dtype=np.int64)
     batches = (b for f in source.files for b in iter_batches(f, settings.txt_lines))
-    inline = 10**9 if total_size < INLINE_BYTES else 0  # small sources: no pool
+    inline = 10**9 if position.total < INLINE_BYTES else 0  # small sources: no pool
     with atomic_path(out) as tmp, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
         for res in engine.map(profile_batch, batches, plan, settings.options(), inline_first=inline):
             n = len(res["columns"]["row"])
-            offset = offsets.get(res["path"], 0)
-            offsets[res["path"]] = offset + res["records"]
+            offset = position.advance(res)
             given = {"source": pa.repeat(source.name, n), "path": pa.repeat(res["path"], n),
                      "format": pa.repeat(plan.format, n), **res["columns"]}
             table = pa.table(
@@ -230,11 +226,8 @@ def _run(source: Source, plan: Plan, settings: Settings, engine: LocalEngine, ou
                 ids, counts = res["token_freq"]
                 token_freq[ids] += counts
             ndocs += n
-            if res["path"] != current:
-                finished_size += sizes[current] if current else 0
-                current = res["path"]
             if progress:
-                progress(min(1.0, (finished_size + res["pos"]) / total_size), f"{source.name}: {ndocs:,} documents")
+                progress(position.fraction(res), f"{source.name}: {ndocs:,} documents")
         tally.check(plan.format)
     if progress:
         progress(1.0, f"{source.name}: {ndocs:,} documents")

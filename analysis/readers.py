@@ -153,6 +153,30 @@ def _refuse_utf16(f: SourceFile) -> None:
         raise SourceError(f"{f.path}: the file is UTF-16 (it starts with a UTF-16 byte-order mark); convert it to UTF-8")
 
 
+class Position:
+    """Where a stream of batch results is in a source: each file's row offset (batch rows
+    are local; the records of the file's earlier batches come first) and the share of the
+    source's bytes read. `advance(res)` takes a result with `path`, `records` and `pos`."""
+
+    def __init__(self, files):
+        self.sizes = {f.path: file_size(f) for f in files}
+        self.total = max(1, sum(self.sizes.values()))
+        self._offsets: dict[str, int] = {}
+        self._done, self._current = 0, None
+
+    def advance(self, res: dict) -> int:
+        """The row offset of this batch's file; moves past the batch."""
+        offset = self._offsets.get(res["path"], 0)
+        self._offsets[res["path"]] = offset + res["records"]
+        if res["path"] != self._current:
+            self._done += self.sizes[self._current] if self._current else 0
+            self._current = res["path"]
+        return offset
+
+    def fraction(self, res: dict) -> float:
+        return min(1.0, (self._done + res["pos"]) / self.total)
+
+
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]

@@ -28,7 +28,7 @@ from .batch import render
 from .engine import LocalEngine, using
 from .formats import Plan
 from .minhash import NUM_PERM, SEED, SHINGLE, signatures
-from .readers import RawBatch, file_size, iter_batches
+from .readers import Position, RawBatch, iter_batches
 from .shingles import HASH_VERSION, exact_hashes, ngram_hashes, normalize, token_hashes
 from .sources import Source, cache_key, check_unchanged
 from .workspace import NpyWriter, Workspace, atomic_path
@@ -137,18 +137,14 @@ def sketch_source(source: Source, plan: Plan, workspace: Workspace | None = None
 
 
 def _run(source: Source, plan: Plan, engine: LocalEngine, folder: Path, txt_lines: bool, progress) -> None:
-    sizes = {f.path: file_size(f) for f in source.files}
-    total = max(1, sum(sizes.values()))
-    done, current, ndocs = 0, None, 0
-    offsets: dict[str, int] = {}
+    position, ndocs = Position(source.files), 0
     paths, rows, exact, tables = [], [], [], []
     batches = (b for f in source.files for b in iter_batches(f, txt_lines))
-    inline = 10**9 if total < INLINE_BYTES else 0
+    inline = 10**9 if position.total < INLINE_BYTES else 0
     with atomic_path(folder / "minhash.npy") as tmp, NpyWriter(tmp, np.uint32, NUM_PERM) as sigs:
         for res in engine.map(sketch_batch, batches, plan, inline_first=inline):
             n = len(res["rows"])
-            offset = offsets.get(res["path"], 0)
-            offsets[res["path"]] = offset + res["records"]
+            offset = position.advance(res)
             paths.append(pl.repeat(res["path"], n, eager=True, dtype=pl.String))
             rows.append(res["rows"] + offset)
             exact.append(res["exact"])
@@ -158,11 +154,8 @@ def _run(source: Source, plan: Plan, engine: LocalEngine, folder: Path, txt_line
             if len(tables) >= 64:  # keep the line buffer small
                 tables = [_reduce(tables)]
             ndocs += n
-            if res["path"] != current:
-                done += sizes[current] if current else 0
-                current = res["path"]
             if progress:
-                progress(min(1.0, (done + res["pos"]) / total), f"{source.name} duplicates: {ndocs:,} documents")
+                progress(position.fraction(res), f"{source.name} duplicates: {ndocs:,} documents")
     if progress:
         progress(1.0, f"{source.name} duplicates: {ndocs:,} documents")
     with atomic_path(folder / "exact.npy") as tmp, open(tmp, "wb") as fh:

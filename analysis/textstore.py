@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 from .batch import render
 from .engine import LocalEngine, using
 from .formats import Malformed, Plan
-from .readers import RawBatch, file_size, is_blank, iter_batches, parse_item
+from .readers import Position, RawBatch, is_blank, iter_batches, parse_item
 from .sources import Source, cache_key, check_unchanged
 from .workspace import Workspace, atomic_path
 
@@ -160,27 +160,20 @@ class _Writer:
 
 
 def _run(source: Source, plan: Plan, engine: LocalEngine, out: Path, txt_lines: bool, progress) -> None:
-    sizes = {f.path: file_size(f) for f in source.files}
-    total = max(1, sum(sizes.values()))
-    done, current, ndocs = 0, None, 0
-    offsets: dict[str, int] = {}  # records seen so far per file: batch rows are local
+    position, ndocs = Position(source.files), 0
     batches = (b for f in source.files for b in iter_batches(f, txt_lines))
-    inline = 10**9 if total < INLINE_BYTES else 0
+    inline = 10**9 if position.total < INLINE_BYTES else 0
     with atomic_path(out) as tmp, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
         buffer = _Writer(writer)
         for res in engine.map(text_batch, batches, plan, inline_first=inline):
             t = res["table"]
-            offset = offsets.get(res["path"], 0)
-            offsets[res["path"]] = offset + res["records"]
+            offset = position.advance(res)
             rows = pc.add(t["row"], offset) if offset else t["row"]
             buffer.add(pa.table([pa.repeat(res["path"], t.num_rows), rows, t["text"],
                                  t["record"]], schema=SCHEMA))
             ndocs += t.num_rows
-            if res["path"] != current:
-                done += sizes[current] if current else 0
-                current = res["path"]
             if progress:
-                progress(min(1.0, (done + res["pos"]) / total), f"{source.name} texts: {ndocs:,} documents")
+                progress(position.fraction(res), f"{source.name} texts: {ndocs:,} documents")
         buffer.flush(everything=True)
     if progress:
         progress(1.0, f"{source.name} texts: {ndocs:,} documents")
