@@ -37,15 +37,14 @@ import resource
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 import hostile_corpus as hc  # noqa: E402
+from bench_profile import PeakRSS  # noqa: E402
 
 from analysis import contamination, sketch, textstore  # noqa: E402
 from analysis.engine import LocalEngine  # noqa: E402
@@ -59,35 +58,7 @@ MB = 1 << 20
 DEFAULT_BOUND_MB = 2048
 
 
-class PeakMemory:
-    """Largest sum of PSS (else RSS) over this process and its children, sampled."""
-
-    def __init__(self, interval: float = 0.05):
-        self.peak, self.interval = 0, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def sample(self) -> int:
-        me, total = psutil.Process(), 0
-        for p in [me, *me.children(recursive=True)]:
-            try:
-                total += getattr(p.memory_full_info(), "pss", 0) or p.memory_info().rss
-            except psutil.Error:
-                pass
-        return total
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.sample())
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+SAMPLE_SECONDS = 0.05  # a 20 MB document's peak is short: sample often
 
 
 def timed(label: str, fn, times: dict):
@@ -113,9 +84,9 @@ def main() -> int:
         ws = Workspace(tmp / "ws")
         tok = load("cl100k_base")
         times: dict[str, float] = {}
-        idle = PeakMemory().sample()
+        idle = PeakRSS.sample()
 
-        with PeakMemory() as mem, LocalEngine(args.workers) as engine:
+        with PeakRSS(SAMPLE_SECONDS) as mem, LocalEngine(args.workers) as engine:
             big_alone = timed("profile 20 MB document", lambda: profile_source(
                 resolve(large["big"]), Settings(), ws, engine), times)
             results = timed("profile the other sources", lambda: profile(readable, Settings(), ws, workers=args.workers),

@@ -58,26 +58,29 @@ CODE = [
 
 
 class PeakRSS:
-    """Samples the memory of this process plus its workers every 250 ms, as PSS
-    (proportional set size) where the system reports it: forked workers share the parent's
-    pages, which plain RSS would count once per process."""
+    """Samples the memory of this process plus its workers every `interval` seconds (250 ms
+    by default), as PSS (proportional set size) where the system reports it: forked workers
+    share the parent's pages, which plain RSS would count once per process."""
 
-    def __init__(self):
-        self.peak = 0
+    def __init__(self, interval: float = 0.25):
+        self.peak, self.interval = 0, interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    @staticmethod
+    def sample() -> int:
+        me, total = psutil.Process(), 0
+        for p in [me, *me.children(recursive=True)]:
+            try:
+                total += getattr(p.memory_full_info(), "pss", 0) or p.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
     def _run(self):
-        me = psutil.Process()
         while not self._stop.is_set():
-            total = 0
-            for p in [me, *me.children(recursive=True)]:
-                try:
-                    total += getattr(p.memory_full_info(), "pss", 0) or p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            self._stop.wait(0.25)
+            self.peak = max(self.peak, self.sample())
+            self._stop.wait(self.interval)
 
     def __enter__(self):
         self._thread.start()
