@@ -29,7 +29,9 @@ from .fields import FieldStats, drift
 from .formats import Malformed, Plan, detect
 from .pii import COLUMNS as PII_COLUMNS
 from .quality import COLUMN_TYPES
-from .readers import Position, iter_batches, iter_records, parse_item
+from . import shards
+from .readers import file_size, iter_batches, iter_records, parse_item
+from .shards import Parts, Shard
 from .sources import Source, SourceError, cache_key, check_unchanged, resolve_all
 from .tokenizer import DEFAULT_ENCODING, fingerprint, load
 from .workspace import Workspace, atomic_path, write_json
@@ -142,7 +144,7 @@ def profile_source(
     plan = detect_plan(source, settings)
     before = source.fingerprint()
     with using(engine) as e:
-        tally = _run(source, plan, settings, e, folder / "docs.parquet", progress)
+        tally = _run(source, plan, settings, e, folder, progress)
     check_unchanged(source, before, folder / "docs.parquet")
     entry = {**tally.entry(source, plan, settings), "cache_key": key}
     write_json(folder / "source.json", entry)
@@ -150,7 +152,8 @@ def profile_source(
 
 
 class _Tally:
-    """What a source's entry in sources.json needs, accumulated batch by batch."""
+    """What a source's entry in sources.json needs, accumulated batch by batch (in a shard)
+    and then shard by shard (`to_dict` and `merge`, with the shard's offsets)."""
 
     def __init__(self):
         self.per_file: dict[str, dict] = {}
@@ -158,8 +161,11 @@ class _Tally:
         self.invalid_utf8_documents = 0
         self.malformed: list[dict] = []
 
+    def _file(self, path: str) -> dict:
+        return self.per_file.setdefault(path, {"records": 0, "documents": 0, "malformed": 0, "fields": FieldStats()})
+
     def add(self, res: dict, table: pa.Table, offset: int) -> None:
-        f = self.per_file.setdefault(res["path"], {"records": 0, "documents": 0, "malformed": 0, "fields": FieldStats()})
+        f = self._file(res["path"])
         f["records"] += res["records"]
         f["documents"] += table.num_rows
         f["malformed"] += res["malformed_count"]
@@ -169,6 +175,23 @@ class _Tally:
         self.invalid_utf8_documents += pc.sum(pc.greater(table["invalid_utf8"], 0)).as_py() or 0
         for m in res["malformed"][: MAX_MALFORMED_REPORTED - len(self.malformed)]:
             self.malformed.append({"path": res["path"], **m, "row": m["row"] + offset})
+
+    def to_dict(self) -> dict:
+        return {"per_file": {p: {**f, "fields": f["fields"].to_dict()} for p, f in self.per_file.items()},
+                "totals": self.totals, "invalid_utf8_documents": self.invalid_utf8_documents, "malformed": self.malformed}
+
+    def merge(self, data: dict, row_offset: int, line_offset: int) -> None:
+        for path, other in data["per_file"].items():
+            f = self._file(path)
+            for k in ("records", "documents", "malformed"):
+                f[k] += other[k]
+            f["fields"].merge(other["fields"])
+        for c in COUNT_COLUMNS:
+            self.totals[c] += data["totals"][c]
+        self.invalid_utf8_documents += data["invalid_utf8_documents"]
+        for m in data["malformed"][: MAX_MALFORMED_REPORTED - len(self.malformed)]:
+            line = m["line"] + line_offset if m["line"] is not None else None
+            self.malformed.append({**m, "row": m["row"] + row_offset, "line": line})
 
     def check(self, fmt: str) -> None:
         """A file with records of which none could be read is a bad file."""
@@ -202,37 +225,93 @@ class _Tally:
         }
 
 
-def _run(source: Source, plan: Plan, settings: Settings, engine: LocalEngine, out: Path, progress) -> _Tally:
-    """Stream every file of the source through the engine into `out` (Parquet)."""
-    position, ndocs = Position(source.files), 0
-    tally = _Tally()
-    token_freq = np.zeros(load(settings.tokenizer).vocab_size, dtype=np.int64)
-    batches = (b for f in source.files for b in iter_batches(f, settings.txt_lines))
-    inline = 10**9 if position.total < INLINE_BYTES else 0  # small sources: no pool
-    with atomic_path(out) as tmp, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
-        for res in engine.map(profile_batch, batches, plan, settings.options(), inline_first=inline):
-            n = len(res["columns"]["row"])
-            offset = position.advance(res)
-            given = {"source": pa.repeat(source.name, n), "path": pa.repeat(res["path"], n),
-                     "format": pa.repeat(plan.format, n), **res["columns"]}
-            table = pa.table(
-                {f.name: given[f.name] if f.name in given else pa.nulls(n, f.type) for f in SCHEMA}, schema=SCHEMA
-            )
-            if offset:
-                table = table.set_column(2, "row", pc.add(table["row"], offset))
+def _table(res: dict, name: str, fmt: str, offset: int) -> pa.Table:
+    """A batch result as rows of SCHEMA, its rows moved by `offset`."""
+    n = len(res["columns"]["row"])
+    given = {"source": pa.repeat(name, n), "path": pa.repeat(res["path"], n), "format": pa.repeat(fmt, n), **res["columns"]}
+    table = pa.table({f.name: given[f.name] if f.name in given else pa.nulls(n, f.type) for f in SCHEMA}, schema=SCHEMA)
+    return table.set_column(2, "row", pc.add(table["row"], offset)) if offset else table
+
+
+def profile_shard(shard: Shard, name: str, plan: Plan, settings: Settings, parts: Parts,
+                  mapper=None, on_batch=None) -> dict:
+    """Profile one shard into its part: `part-<i>.parquet` (rows counted from the shard's
+    start), `part-<i>.npy` (token ids and counts) and, last, `part-<i>.json` (the shard's
+    tally, records and lines). `mapper` maps `profile_batch` over the batches (the local
+    engine's pool); without it they run here, one after another (a Ray task)."""
+    options, lines = settings.options(), [0]
+    batches = shards.batches(shard, settings.txt_lines, lines)
+    results = mapper(profile_batch, batches, plan, options) if mapper else (profile_batch(b, plan, options) for b in batches)
+    tally, records = _Tally(), 0
+    freq = np.zeros(load(settings.tokenizer).vocab_size, dtype=np.int64) if settings.signals else None
+    with atomic_path(parts.path(shard, ".parquet")) as tmp, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
+        for res in results:
+            table = _table(res, name, plan.format, records)
             writer.write_table(table)
-            tally.add(res, table, offset)
+            tally.add(res, table, records)
+            records += res["records"]
             if res["token_freq"] is not None:
                 ids, counts = res["token_freq"]
-                token_freq[ids] += counts
-            ndocs += n
+                freq[ids] += counts
+            if on_batch:
+                on_batch(shard, res)
+    if freq is not None:
+        nonzero = np.flatnonzero(freq)
+        with atomic_path(parts.path(shard, ".npy")) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, np.stack([nonzero, freq[nonzero]]))
+    summary = {"records": records, "lines": lines[0], "tally": tally.to_dict()}
+    parts.finish(shard, summary)
+    return summary
+
+
+def _run(source: Source, plan: Plan, settings: Settings, engine, folder: Path, progress) -> _Tally:
+    """Profile every shard not yet done (on the engine), then combine the parts in order."""
+    cut = shards.plan(source, settings.txt_lines, engine.shard_bytes)
+    parts = Parts(folder / "parts", cut)
+    total = max(1, sum(file_size(f) for f in source.files))
+    done = {"bytes": sum(s.bytes() for s in cut if parts.done(s)),
+            "docs": sum(sum(f["documents"] for f in parts.summary(s)["tally"]["per_file"].values())
+                        for s in cut if parts.done(s))}
+
+    def on_batch(shard: Shard, res: dict) -> None:
+        if progress:
+            progress(min(1.0, (shard.base + res["pos"]) / total), f"{source.name}: {res['path']}")
+
+    try:
+        for shard, summary in engine.run_shards(profile_shard, parts.todo(), source.name, plan, settings, parts,
+                                                inline=total < INLINE_BYTES, on_batch=on_batch):
+            done["bytes"] += shard.bytes()
+            done["docs"] += sum(f["documents"] for f in summary["tally"]["per_file"].values())
             if progress:
-                progress(position.fraction(res), f"{source.name}: {ndocs:,} documents")
-        tally.check(plan.format)
+                progress(min(1.0, done["bytes"] / total), f"{source.name}: {done['docs']:,} documents")
+        tally = _combine(cut, parts, folder, settings, plan.format)
+    except SourceError:  # a bad file: nothing to resume (a killed run keeps its parts)
+        parts.clear()
+        raise
+    parts.clear()
     if progress:
-        progress(1.0, f"{source.name}: {ndocs:,} documents")
+        progress(1.0, f"{source.name}: {done['docs']:,} documents")
+    return tally
+
+
+def _combine(cut: list[Shard], parts: Parts, folder: Path, settings: Settings, fmt: str) -> _Tally:
+    """`docs.parquet` and `token_freq.npy` from the parts, streamed in shard order."""
+    tally, offsets = _Tally(), shards.Offsets()
+    token_freq = np.zeros(load(settings.tokenizer).vocab_size, dtype=np.int64)
+    with atomic_path(folder / "docs.parquet") as tmp, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
+        for shard in cut:
+            summary = parts.summary(shard)
+            rows_at, lines_at = offsets.take(shard, summary["records"], summary["lines"])
+            for batch in pq.ParquetFile(parts.path(shard, ".parquet")).iter_batches(batch_size=1 << 16):
+                table = pa.Table.from_batches([batch], schema=SCHEMA)
+                writer.write_table(table.set_column(2, "row", pc.add(table["row"], rows_at)) if rows_at else table)
+            tally.merge(summary["tally"], rows_at, lines_at)
+            if parts.path(shard, ".npy").exists():
+                ids, counts = np.load(parts.path(shard, ".npy"), allow_pickle=False)
+                token_freq[ids] += counts
+        tally.check(fmt)  # before the rename: a bad source leaves no docs.parquet
     if settings.signals:
-        with atomic_path(out.parent / TOKEN_FREQ) as tmp, open(tmp, "wb") as fh:
+        with atomic_path(folder / TOKEN_FREQ) as tmp, open(tmp, "wb") as fh:
             np.save(fh, token_freq)
     return tally
 
@@ -243,11 +322,14 @@ def profile(
     workspace: Workspace | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    engine=None,
 ) -> list[SourceProfile]:
-    """Profile several sources (one engine shared between them)."""
+    """Profile several sources (one engine shared between them: `engine`, or a local one)."""
     sources = resolve_all(specs)
-    with LocalEngine(workers) as engine:
+    if engine is not None:
         return [profile_source(s, settings, workspace, engine, progress) for s in sources]
+    with LocalEngine(workers) as own:
+        return [profile_source(s, settings, workspace, own, progress) for s in sources]
 
 
 def write_outputs(profiles: list[SourceProfile], out: str | Path, extra=None) -> None:

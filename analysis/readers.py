@@ -19,7 +19,9 @@ import gzip
 import io
 import json
 import os
+from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Iterator
 
 from .decode import BOM, decode, strip_bom
@@ -116,15 +118,21 @@ def read_all(f: SourceFile) -> bytes:
 
 
 def iter_batches(
-    f: SourceFile, txt_lines: bool = False, batch_rows: int = BATCH_ROWS, batch_bytes: int = BATCH_BYTES
+    f: SourceFile, txt_lines: bool = False, batch_rows: int = BATCH_ROWS, batch_bytes: int = BATCH_BYTES,
+    span: tuple[int, int] | None = None,
 ) -> Iterator[RawBatch]:
-    """Stream the file's items in order. Unreadable files raise SourceError."""
+    """Stream the file's items in order. Unreadable files raise SourceError.
+
+    `span` (start, end) reads only the lines that begin in those bytes of an uncompressed
+    line file (see `shards.py`); their `line0` then counts from the span's first line."""
     from . import tables
 
     if f.kind in ("jsonl", "json", "txt", "csv", "tsv") and not f.path.startswith("hf://"):
         _refuse_utf16(f)
     try:
-        if f.path.startswith("hf://"):
+        if span is not None:
+            yield from _span_batches(f, "text_lines" if f.kind == "txt" else "json_lines", batch_bytes, *span)
+        elif f.path.startswith("hf://"):
             yield from tables.polars_batches(f, batch_rows)
         elif f.kind == "jsonl" or (f.kind == "json" and _json_is_lines(f)):
             yield from _line_batches(f, "json_lines", batch_bytes)
@@ -204,6 +212,38 @@ def _json_is_lines(f: SourceFile) -> bool:
         return True
     lists = [v for v in value.values() if isinstance(v, list)]
     return not (len(lists) == 1 and all(isinstance(r, dict) for r in lists[0]))
+
+
+def splittable(f: SourceFile, txt_lines: bool = False) -> bool:
+    """Can the file be read in byte spans? Uncompressed local line files only."""
+    if f.compression or f.path.startswith("hf://"):
+        return False
+    return f.kind == "jsonl" or (f.kind == "txt" and txt_lines) or (f.kind == "json" and _json_is_lines(f))
+
+
+def _span_batches(f, encoded, batch_bytes, start: int, end: int) -> Iterator[RawBatch]:
+    """The lines that begin in bytes [start, end): the line running through `start - 1`
+    belongs to the span before, and the line that begins before `end` is read whole."""
+    line0 = 1
+    with open(f.path, "rb", buffering=1 << 20) as fh:
+        if start > 0:
+            fh.seek(start - 1)
+            fh.readline()  # the rest of the line holding byte start - 1 (just b"\n" at a line start)
+        at = fh.tell()
+        while at < end:
+            lines = fh.readlines(min(batch_bytes, end - at))
+            if not lines:
+                break
+            starts = list(accumulate(map(len, lines), initial=at))  # starts[k]: where line k begins
+            keep = bisect_left(starts, end, 0, len(lines))  # the lines that begin before `end`
+            trimmed = keep < len(lines)
+            lines, at = lines[:keep], starts[keep]
+            if line0 == 1 and start == 0 and lines[0].startswith(BOM):
+                lines[0] = lines[0][3:]
+            yield RawBatch(f.path, lines, encoded, line0, at)
+            line0 += len(lines)
+            if trimmed:
+                break
 
 
 def _line_batches(f, encoded, batch_bytes) -> Iterator[RawBatch]:

@@ -10,7 +10,8 @@ and for the batch, the *line table* behind boilerplate detection: every distinct
 normalised line (`shingles.normalize`: NFC, lower case, whitespace collapsed) of at least `MIN_LINE_WORDS` words, with the number of documents that hold
 it, its occurrences, its length in characters, and the first document that holds it.
 
-`sketch_source` streams a source through it and caches, under `sketches/<key>/`:
+`sketch_source` runs it over the source's shards (`shards.py`: resumable, and the unit of
+a Ray task), then combines the parts and caches, under `sketches/<key>/`:
 `ids.parquet` (`path`, `row`), `exact.npy` (uint64), `minhash.npy` (n x `NUM_PERM` uint32,
 streamed with flat memory) and `lines.parquet` (the line table, reduced over the source;
 lines held by a single document of the source are dropped, which keeps it small).
@@ -28,9 +29,11 @@ from .batch import render
 from .engine import LocalEngine, using
 from .formats import Plan
 from .minhash import NUM_PERM, SEED, SHINGLE, signatures
-from .readers import Position, RawBatch, iter_batches
+from . import shards
+from .readers import RawBatch, file_size
+from .shards import Parts, Shard
 from .shingles import HASH_VERSION, exact_hashes, ngram_hashes, normalize, token_hashes
-from .sources import Source, cache_key, check_unchanged
+from .sources import Source, SourceError, cache_key, check_unchanged
 from .workspace import NpyWriter, Workspace, atomic_path
 
 SKETCH_VERSION = 2
@@ -120,7 +123,7 @@ def load(folder: Path) -> Sketch | None:
 
 def sketch_source(source: Source, plan: Plan, workspace: Workspace | None = None, engine: LocalEngine | None = None,
                   txt_lines: bool = False, progress=None) -> Sketch:
-    """The source's sketches, from the cache or computed now."""
+    """The source's sketches, from the cache or computed now (shard by shard, resumable)."""
     workspace = workspace or Workspace()
     folder = workspace.cache_dir("sketches", key(source, plan, txt_lines))
     hit = load(folder)
@@ -131,35 +134,84 @@ def sketch_source(source: Source, plan: Plan, workspace: Workspace | None = None
     folder.mkdir(parents=True, exist_ok=True)
     before = source.fingerprint()
     with using(engine) as e:
-        _run(source, plan, e, folder, txt_lines, progress)
+        cut = shards.plan(source, txt_lines, e.shard_bytes)
+        parts = Parts(folder / "parts", cut)
+        total, done = max(1, sum(file_size(f) for f in source.files)), [0, 0]
+
+        def on_batch(shard: Shard, res: dict) -> None:
+            if progress:
+                progress(min(1.0, (shard.base + res["pos"]) / total), f"{source.name} duplicates: {res['path']}")
+
+        try:
+            for shard, summary in e.run_shards(sketch_shard, parts.todo(), plan, txt_lines, parts,
+                                               inline=total < INLINE_BYTES, on_batch=on_batch):
+                done[0] += shard.bytes()
+                done[1] += summary["documents"]
+                if progress:
+                    progress(min(1.0, done[0] / total), f"{source.name} duplicates: {done[1]:,} documents")
+        except SourceError:  # a bad file: nothing to resume (a killed run keeps its parts)
+            parts.clear()
+            raise
+    _combine(cut, parts, folder)
+    parts.clear()
     check_unchanged(source, before, folder / "lines.parquet")
+    if progress:
+        progress(1.0, f"{source.name} duplicates: done")
     return load(folder)
 
 
-def _run(source: Source, plan: Plan, engine: LocalEngine, folder: Path, txt_lines: bool, progress) -> None:
-    position, ndocs = Position(source.files), 0
-    paths, rows, exact, tables = [], [], [], []
-    batches = (b for f in source.files for b in iter_batches(f, txt_lines))
-    inline = 10**9 if position.total < INLINE_BYTES else 0
-    with atomic_path(folder / "minhash.npy") as tmp, NpyWriter(tmp, np.uint32, NUM_PERM) as sigs:
-        for res in engine.map(sketch_batch, batches, plan, inline_first=inline):
-            n = len(res["rows"])
-            offset = position.advance(res)
-            paths.append(pl.repeat(res["path"], n, eager=True, dtype=pl.String))
-            rows.append(res["rows"] + offset)
+def sketch_shard(shard: Shard, plan: Plan, txt_lines: bool, parts: Parts, mapper=None, on_batch=None) -> dict:
+    """One shard's sketches as its part: `.ids.parquet` (rows counted from the shard's
+    start), `.exact.npy`, `.minhash.npy`, `.lines.parquet` (`first` counted from the shard's
+    first document) and, last, `.json`. `mapper` as in `profile.profile_shard`."""
+    lines = [0]
+    batches = shards.batches(shard, txt_lines, lines)
+    results = mapper(sketch_batch, batches, plan) if mapper else (sketch_batch(b, plan) for b in batches)
+    rows, exact, tables, records, ndocs = [], [], [], 0, 0
+    with atomic_path(parts.path(shard, ".minhash.npy")) as tmp, NpyWriter(tmp, np.uint32, NUM_PERM) as sigs:
+        for res in results:
+            rows.append(res["rows"] + records)
             exact.append(res["exact"])
             sigs.append(res["minhash"])
-            lines = res["lines"]
-            tables.append(pl.DataFrame({**lines, "first": lines["first"] + ndocs}))
+            tables.append(pl.DataFrame({**res["lines"], "first": res["lines"]["first"] + ndocs}))
             if len(tables) >= 64:  # keep the line buffer small
                 tables = [_reduce(tables)]
-            ndocs += n
-            if progress:
-                progress(position.fraction(res), f"{source.name} duplicates: {ndocs:,} documents")
-    if progress:
-        progress(1.0, f"{source.name} duplicates: {ndocs:,} documents")
-    with atomic_path(folder / "exact.npy") as tmp, open(tmp, "wb") as fh:
-        np.save(fh, np.concatenate(exact) if exact else np.zeros(0, dtype=np.uint64))
+            records += res["records"]
+            ndocs += len(res["rows"])
+            if on_batch:
+                on_batch(shard, res)
+    _save(parts.path(shard, ".exact.npy"), np.concatenate(exact) if exact else np.zeros(0, dtype=np.uint64))
+    _save(parts.path(shard, ".rows.npy"), np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64))
+    with atomic_path(parts.path(shard, ".lines.parquet")) as tmp:
+        _reduce(tables).write_parquet(tmp)
+    summary = {"records": records, "lines": lines[0], "documents": ndocs}
+    parts.finish(shard, summary)
+    return summary
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, array)
+
+
+def _combine(cut: list[Shard], parts: Parts, folder: Path) -> None:
+    """The source's sketch files from the parts, in shard order (signatures streamed)."""
+    offsets, paths, rows, exact, tables, ndocs = shards.Offsets(), [], [], [], [], 0
+    with atomic_path(folder / "minhash.npy") as tmp, NpyWriter(tmp, np.uint32, NUM_PERM) as sigs:
+        for shard in cut:
+            summary = parts.summary(shard)
+            rows_at, _ = offsets.take(shard, summary["records"], summary["lines"])
+            mine = np.load(parts.path(shard, ".rows.npy"), allow_pickle=False) + rows_at
+            paths.append(pl.repeat(shard.file.path, len(mine), eager=True, dtype=pl.String))
+            rows.append(mine)
+            exact.append(np.load(parts.path(shard, ".exact.npy"), allow_pickle=False))
+            sigs.append(np.load(parts.path(shard, ".minhash.npy"), mmap_mode="r", allow_pickle=False))
+            lines = pl.read_parquet(parts.path(shard, ".lines.parquet"))
+            tables.append(lines.with_columns(pl.col("first") + ndocs))
+            if len(tables) >= 64:
+                tables = [_reduce(tables)]
+            ndocs += summary["documents"]
+    _save(folder / "exact.npy", np.concatenate(exact) if exact else np.zeros(0, dtype=np.uint64))
     ids = pl.DataFrame({"path": pl.concat(paths) if paths else pl.Series([], dtype=pl.String),
                         "row": np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)})
     with atomic_path(folder / "ids.parquet") as tmp:

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from conftest import write_jsonl
 
-from analysis import dedup, minhash, readers, shingles, sketch
+from analysis import dedup, minhash, readers, shards, shingles, sketch
 from analysis.engine import LocalEngine
 from analysis.formats import Plan
 from analysis.profile import Settings, profile
@@ -446,9 +446,9 @@ SKETCH_ROWS = [0, 1, 3, 6, 7, 8]
 SKETCH_TEXTS = [d["text"] for d in SKETCH_DOCS if isinstance(d, dict) and isinstance(d["text"], str)]
 
 
-def small_batches(f, txt_lines=False, **_):
+def small_batches(f, txt_lines=False, span=None, **_):
     """Batches of a few lines, so that a small file crosses several batch boundaries."""
-    return readers.iter_batches(f, txt_lines, batch_bytes=60)
+    return readers.iter_batches(f, txt_lines, batch_bytes=60, span=span)
 
 
 @pytest.fixture
@@ -457,7 +457,7 @@ def sketched(tmp_path, workspace, run_profile, monkeypatch):
     malformed lines, sketched in batches of a few lines."""
     path = write_jsonl(tmp_path / "data" / "pages.jsonl", SKETCH_DOCS)
     entry, docs = run_profile(path)
-    monkeypatch.setattr(sketch, "iter_batches", small_batches)
+    monkeypatch.setattr(shards, "iter_batches", small_batches)
 
     def run(**kw):
         return sketch.sketch_source(resolve(str(path)), Plan(**entry["plan"]), workspace, **kw)

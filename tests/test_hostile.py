@@ -17,7 +17,7 @@ import tiktoken
 
 import analysis.contamination as contamination_mod
 import analysis.profile as profile_mod
-import analysis.sketch as sketch_mod
+import analysis.shards as shards_mod
 import analysis.textstore as textstore_mod
 from analysis import contamination, sketch, textstore
 from analysis.cli import main
@@ -374,7 +374,7 @@ def test_second_file_of_a_folder_vanishing_mid_read_is_an_error_and_leaves_no_ca
     (folder / "a.jsonl").write_text('{"text": "a"}\n' * 50, encoding="utf-8")
     (folder / "b.jsonl").write_text('{"text": "b"}\n' * 50, encoding="utf-8")
     source = resolve(str(folder))
-    real = profile_mod.iter_batches
+    real = shards_mod.iter_batches
 
     def deleting(f, *args, **kwargs):
         for batch in real(f, *args, **kwargs):
@@ -382,7 +382,7 @@ def test_second_file_of_a_folder_vanishing_mid_read_is_an_error_and_leaves_no_ca
             if f.path.endswith("a.jsonl") and "batch_rows" not in kwargs and (folder / "b.jsonl").exists():
                 (folder / "b.jsonl").unlink()
 
-    monkeypatch.setattr(profile_mod, "iter_batches", deleting)
+    monkeypatch.setattr(shards_mod, "iter_batches", deleting)
     ws = Workspace(tmp_path / "ws")
     with pytest.raises(SourceError) as exc:
         profile_source(source, Settings(signals=False), ws)
@@ -417,9 +417,9 @@ def _documents_ngrams(source, ws):
 
 
 BUILDERS = {
-    "profile": (profile_mod, _documents_profile),
+    "profile": (shards_mod, _documents_profile),  # profile and sketch read through shards
     "textstore": (textstore_mod, _documents_textstore),
-    "sketch": (sketch_mod, _documents_sketch),
+    "sketch": (shards_mod, _documents_sketch),
     "ngrams": (contamination_mod, _documents_ngrams),
 }
 

@@ -14,7 +14,7 @@ from conftest import write_file, write_jsonl
 from polars.testing import assert_frame_equal
 
 import analysis.profile as profile_mod
-from analysis import readers, summary
+from analysis import readers, shards, summary
 from analysis.engine import LocalEngine
 from analysis.fetch import fetch
 from analysis.profile import Settings, profile, profile_source, write_outputs
@@ -171,11 +171,11 @@ def small_batches(monkeypatch):
     real = readers.iter_batches
     calls = []
 
-    def iter_small(f, txt_lines=False, batch_rows=readers.BATCH_ROWS, batch_bytes=readers.BATCH_BYTES):
+    def iter_small(f, txt_lines=False, batch_rows=readers.BATCH_ROWS, batch_bytes=readers.BATCH_BYTES, span=None):
         calls.append(f.path)
-        return real(f, txt_lines, batch_rows=min(batch_rows, 3), batch_bytes=min(batch_bytes, 100))
+        return real(f, txt_lines, batch_rows=min(batch_rows, 3), batch_bytes=min(batch_bytes, 100), span=span)
 
-    monkeypatch.setattr(profile_mod, "iter_batches", iter_small)
+    monkeypatch.setattr(shards, "iter_batches", iter_small)
     monkeypatch.setattr(profile_mod, "INLINE_BYTES", 0, raising=False)
     return calls
 

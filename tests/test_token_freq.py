@@ -12,7 +12,7 @@ import tiktoken
 from conftest import write_jsonl
 
 import analysis.profile as profile_mod
-from analysis import readers, token_freq
+from analysis import readers, shards, token_freq
 from analysis.engine import LocalEngine
 from analysis.profile import Settings, profile_source
 from analysis.sources import resolve
@@ -75,10 +75,10 @@ def test_token_freq_of_chat_records_counts_the_rendered_text(tmp_path, workspace
 def test_token_freq_sums_batches_from_the_process_pool(tmp_path, workspace, monkeypatch):
     real = readers.iter_batches
 
-    def iter_small(f, txt_lines=False, batch_rows=readers.BATCH_ROWS, batch_bytes=readers.BATCH_BYTES):
-        return real(f, txt_lines, batch_rows=min(batch_rows, 3), batch_bytes=min(batch_bytes, 100))
+    def iter_small(f, txt_lines=False, batch_rows=readers.BATCH_ROWS, batch_bytes=readers.BATCH_BYTES, span=None):
+        return real(f, txt_lines, batch_rows=min(batch_rows, 3), batch_bytes=min(batch_bytes, 100), span=span)
 
-    monkeypatch.setattr(profile_mod, "iter_batches", iter_small)
+    monkeypatch.setattr(shards, "iter_batches", iter_small)
     monkeypatch.setattr(profile_mod, "INLINE_BYTES", 0)
     texts = [f"document {i} says {'ha ' * (i % 7)}and 日本 {i * 37}" for i in range(60)]
     path = write_jsonl(tmp_path / "many.jsonl", [{"text": t} for t in texts])

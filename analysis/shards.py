@@ -1,0 +1,130 @@
+"""Shards: the unit of resumable and of distributed work.
+
+`plan(source)` cuts a source into shards, in source order. An uncompressed line file (JSON
+Lines, or text with one document per line) is cut into byte spans of about `SHARD_BYTES`:
+a span owns the lines that begin in it (`readers.iter_batches(..., span=...)`), so spans
+can be read on different machines without reading what comes before them. Every other file
+(compressed, Parquet, CSV, a JSON array, a whole text file) is one shard: a compressed
+stream cannot be entered midway, and the table readers read a file whole.
+
+A shard's documents are numbered from 0 and its malformed lines from 1, because where a span
+starts in rows and lines is known only once the spans before it are read. `Offsets` adds
+them back when the shards' results are combined in order.
+
+`Parts` is a folder of finished shard results, `part-<index>.*`, each shard's `.json`
+written last: a shard is done when its `.json` exists. A second run over the same folder
+(the folder is keyed by source fingerprint + settings) skips the finished shards, so a run
+that was killed resumes where it stopped. `plan.json` holds the shard plan; a folder made
+with another plan (another shard size) is cleared first.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .readers import RawBatch, file_size, iter_batches, splittable
+from .sources import Source, SourceFile
+from .workspace import write_json
+
+SHARD_BYTES = 128 << 20
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int
+    file: SourceFile
+    start: int | None = None  # a byte span [start, end) of the file; None: the whole file
+    end: int | None = None
+    base: int = 0  # bytes of the source's files before this one, for progress
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        return None if self.start is None else (self.start, self.end)
+
+    def bytes(self) -> int:
+        return (self.end - self.start) if self.start is not None else file_size(self.file)
+
+
+def plan(source: Source, txt_lines: bool = False, shard_bytes: int = SHARD_BYTES) -> list[Shard]:
+    """The source's shards, in source order."""
+    shards: list[Shard] = []
+    base = 0
+    for f in source.files:
+        size = file_size(f)
+        if size > shard_bytes and splittable(f, txt_lines):
+            for start in range(0, size, shard_bytes):
+                shards.append(Shard(len(shards), f, start, min(size, start + shard_bytes), base))
+        else:
+            shards.append(Shard(len(shards), f, base=base))
+        base += size
+    return shards
+
+
+def batches(shard: Shard, txt_lines: bool = False, lines: list | None = None) -> Iterator[RawBatch]:
+    """The shard's raw batches. `lines`, a one-item list, counts the file lines they span."""
+    for batch in iter_batches(shard.file, txt_lines, span=shard.span):
+        if lines is not None and batch.line0:
+            lines[0] += len(batch.items)
+        yield batch
+
+
+class Offsets:
+    """Where each shard starts in its file's rows and lines, as shards are taken in order."""
+
+    def __init__(self):
+        self.rows: dict[str, int] = {}
+        self.lines: dict[str, int] = {}
+
+    def take(self, shard: Shard, records: int, lines: int) -> tuple[int, int]:
+        """(row offset, line offset) of this shard; moves past it."""
+        path = shard.file.path
+        at = self.rows.get(path, 0), self.lines.get(path, 0)
+        self.rows[path], self.lines[path] = at[0] + records, at[1] + lines
+        return at
+
+
+class Parts:
+    """A folder of finished shard results."""
+
+    def __init__(self, folder: Path, shards: list[Shard]):
+        self.folder = Path(folder)
+        self.shards = shards
+        wanted = [_describe(s) for s in shards]
+        plan_file = self.folder / "plan.json"
+        if self.folder.exists():
+            try:
+                same = json.loads(plan_file.read_text()) == wanted
+            except (OSError, ValueError):
+                same = False
+            if not same:
+                shutil.rmtree(self.folder)
+        if not plan_file.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_json(plan_file, wanted)
+
+    def path(self, shard: Shard, suffix: str) -> Path:
+        return self.folder / f"part-{shard.index:05d}{suffix}"
+
+    def done(self, shard: Shard) -> bool:
+        return self.path(shard, ".json").exists()
+
+    def todo(self) -> list[Shard]:
+        return [s for s in self.shards if not self.done(s)]
+
+    def summary(self, shard: Shard) -> dict:
+        return json.loads(self.path(shard, ".json").read_text())
+
+    def finish(self, shard: Shard, summary: dict) -> None:
+        """Mark the shard done (its other files must be in place already)."""
+        write_json(self.path(shard, ".json"), summary)
+
+    def clear(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _describe(shard: Shard) -> dict:
+    return {k: v for k, v in asdict(shard).items() if k != "base"}
