@@ -26,6 +26,7 @@ from pathlib import Path
 
 from . import cli_duplicates, cli_map, cli_mix
 from .embed import ModelError
+from .engine import create as create_engine
 from .formats import FORMATS
 from .profile import Settings, profile, write_outputs
 from .sources import SourceError, data_roots, resolve_all, sample_benchmarks, sample_specs
@@ -61,6 +62,20 @@ def _settings(args) -> Settings:
     )
 
 
+def engine_args(p) -> None:
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this machine's cores; ray: a Ray cluster, or Ray on this machine (default: %(default)s)")
+    p.add_argument("--ray-address", metavar="ADDR", help="the Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--shard-mb", type=float, metavar="MB",
+                   help="cut line files into shards of this size: the unit of resuming and of Ray tasks (default: 128)")
+
+
+def make_engine(args):
+    if args.shard_mb is not None and args.shard_mb <= 0:
+        raise SourceError(f"--shard-mb must be positive, not {args.shard_mb}")
+    return create_engine(args.engine, args.workers, args.ray_address, args.shard_mb)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mixlens", description="Look at an LLM training corpus before training on it.")
     sub = parser.add_subparsers(dest="command")
@@ -81,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_args(p_prof)
     p_prof.add_argument("--out", required=True, help="output folder")
     p_prof.add_argument("--workers", type=int, help="processes (default: all cores)")
+    engine_args(p_prof)
     p_prof.add_argument(
         "--dedup", default="exact,near", metavar="METHODS",
         help="duplicate groups to add to docs.parquet: exact, near, semantic, comma-separated, or none (default: %(default)s)",
@@ -90,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_filt.add_argument("--preset", help="gopher, c4 or fineweb (default: the filter saved in the workspace, else gopher)")
     p_filt.add_argument("--out", required=True, help="output folder")
     p_filt.add_argument("--workers", type=int, help="processes (default: all cores)")
-    cli_duplicates.add_parsers(sub, _settings_args)
-    cli_map.add_parser(sub, _settings_args)
+    cli_duplicates.add_parsers(sub, _settings_args, engine_args)
+    cli_map.add_parser(sub, _settings_args, engine_args)
     cli_mix.add_parser(sub)
     cli_mix.add_report_parser(sub, _settings_args)
     return parser
@@ -104,15 +120,16 @@ def cmd_profile(args) -> int:
     settings, workspace = _settings(args), Workspace(args.workspace)
     progress, close = cli_duplicates.progress_bars()
     try:
-        profiles = profile(args.sources, settings, workspace, progress, args.workers)
-        groups = None
-        if methods:
-            from .dedup import METHODS, NEAR_THRESHOLD, SEMANTIC_THRESHOLD
+        with make_engine(args) as engine:
+            profiles = profile(args.sources, settings, workspace, progress, engine=engine)
+            groups = None
+            if methods:
+                from .dedup import METHODS, NEAR_THRESHOLD, SEMANTIC_THRESHOLD
 
-            result, _, _ = cli_duplicates.find_duplicates(
-                profiles, settings, workspace, methods, NEAR_THRESHOLD, SEMANTIC_THRESHOLD, "first", None,
-                args.workers, progress)
-            groups = result.select("source", "path", "row", *[f"{m}_group" for m in METHODS], "is_duplicate_to_drop")
+                result, _, _ = cli_duplicates.find_duplicates(
+                    profiles, settings, workspace, methods, NEAR_THRESHOLD, SEMANTIC_THRESHOLD, "first", None,
+                    engine, progress)
+                groups = result.select("source", "path", "row", *[f"{m}_group" for m in METHODS], "is_duplicate_to_drop")
     finally:
         close()
     write_outputs(profiles, args.out, groups)
@@ -207,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         commands = {"profile": cmd_profile, "filter": cmd_filter, "open": cmd_open}
         others = {"dedup": cli_duplicates.cmd_dedup, "contamination": cli_duplicates.cmd_contamination,
                   "map": cli_map.cmd_map, "report": cli_mix.cmd_report}
+        if args.command in ("dedup", "map"):
+            with make_engine(args) as engine:
+                return others[args.command](args, _settings(args), engine)
         if args.command in others:
             return others[args.command](args, _settings(args))
         if args.command == "mix":

@@ -46,7 +46,7 @@ def progress_bars():
     return progress, close
 
 
-def add_parsers(sub, settings_args) -> None:
+def add_parsers(sub, settings_args, engine_args) -> None:
     from .dedup import METHODS, NEAR_THRESHOLD, SEMANTIC_THRESHOLD
     from .groups import POLICIES
 
@@ -59,6 +59,7 @@ def add_parsers(sub, settings_args) -> None:
     p.add_argument("--keep", choices=POLICIES, default="first", help="the document each group keeps (default: %(default)s)")
     p.add_argument("--model", default=None, help="embedding model of the semantic method (default: all-MiniLM-L6-v2; 'fast' for the static model)")
     p.add_argument("--workers", type=int, help="processes (default: all cores)")
+    engine_args(p)
     p = sub.add_parser("contamination", help="write DIR/contamination.parquet: benchmark items found in the corpus")
     settings_args(p)
     p.add_argument("--benchmark", action="append", default=[], metavar="[NAME=]FILE", help="a benchmark file, any supported format (repeatable)")
@@ -86,24 +87,32 @@ def check_thresholds(threshold: float, semantic_threshold: float) -> None:
 
 
 def find_duplicates(profiles, settings, workspace: Workspace, methods, threshold: float, semantic_threshold: float,
-                    policy: str, model: str | None, workers: int | None, progress=None):
-    """(result, corpus, parts) of the duplicate methods over profiled sources."""
+                    policy: str, model: str | None, engine, progress=None):
+    """(result, corpus, parts) of the duplicate methods over profiled sources. On the Ray
+    engine the exact and near groups are found on the cluster (`ray_dedup.py`) and the
+    signatures stay on disk."""
     from .dedup import find
     from .dedup_run import corpus, sketches
-    from .engine import LocalEngine
 
     check_thresholds(threshold, semantic_threshold)
-    with LocalEngine(workers) as engine:
-        parts = sketches(profiles, workspace, engine, settings.txt_lines, progress)
+    parts = sketches(profiles, workspace, engine, settings.txt_lines, progress)
     if "semantic" in methods:
         from .embed import DEFAULT_MODEL
 
         model = model or DEFAULT_MODEL
-    c = corpus(parts, model if "semantic" in methods else None, workspace, settings.txt_lines, progress)
-    return find(c, methods, threshold, semantic_threshold, policy), c, parts
+    on_ray = getattr(engine, "distributed", False)
+    c = corpus(parts, model if "semantic" in methods else None, workspace, settings.txt_lines, progress,
+               signatures=not on_ray, engine=engine)
+    grouped = None
+    if on_ray:
+        from . import ray_dedup
+
+        refs = ray_dedup.refs([p.sketch.folder for p in parts], [p.sketch.ids.height for p in parts])
+        grouped = {m: ray_dedup.group(engine, refs, m, threshold) for m in methods if m in ("exact", "near")}
+    return find(c, methods, threshold, semantic_threshold, policy, grouped), c, parts
 
 
-def cmd_dedup(args, settings) -> int:
+def cmd_dedup(args, settings, engine) -> int:
     from .dedup import duplicates
     from .dedup_run import summary
     from .profile import profile
@@ -115,16 +124,23 @@ def cmd_dedup(args, settings) -> int:
     workspace = Workspace(args.workspace)
     progress, close = progress_bars()
     try:
-        profiles = profile(args.sources, settings, workspace, progress, args.workers)
+        profiles = profile(args.sources, settings, workspace, progress, engine=engine)
         result, c, parts = find_duplicates(profiles, settings, workspace, methods, args.threshold,
-                                           args.semantic_threshold, args.keep, args.model, args.workers, progress)
+                                           args.semantic_threshold, args.keep, args.model, engine, progress)
+        near_sweep = None  # computed from the signatures in memory by `summary`, unless on Ray
+        if getattr(engine, "distributed", False) and "near" in methods:
+            from . import ray_dedup
+
+            refs = ray_dedup.refs([p.sketch.folder for p in parts], [p.sketch.ids.height for p in parts])
+            near_sweep = ray_dedup.sweep(engine, refs, c.docs["tokens"].to_numpy(), policy=args.keep)
     finally:
         close()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "duplicates.parquet") as tmp:
         duplicates(result).write_parquet(tmp)
-    report = summary(result, c, parts, settings.tokenizer, args.threshold, args.semantic_threshold, args.keep, settings.txt_lines)
+    report = summary(result, c, parts, settings.tokenizer, args.threshold, args.semantic_threshold, args.keep,
+                     settings.txt_lines, near_sweep)
     write_json(out / "dedup.json", report)
     for row in report["rates"]:
         if row["method"] != "any" and row["in_groups"]:

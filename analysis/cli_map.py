@@ -13,7 +13,7 @@ from .sources import SourceError
 from .workspace import Workspace, atomic_path, write_json
 
 
-def add_parser(sub, settings_args) -> None:
+def add_parser(sub, settings_args, engine_args) -> None:
     from .embedding_map import AUTO, DEFAULT_SAMPLE
 
     p = sub.add_parser("map", help="write DIR/map.parquet and DIR/clusters.json: the embedding map")
@@ -26,9 +26,10 @@ def add_parser(sub, settings_args) -> None:
     p.add_argument("--all", action="store_true", help="map every document")
     p.add_argument("--max-tokens", type=int, help="truncate texts to this many tokens (default: the model's limit)")
     p.add_argument("--workers", type=int, help="processes for the profile (default: all cores)")
+    engine_args(p)
 
 
-def cmd_map(args, settings) -> int:
+def cmd_map(args, settings, engine) -> int:
     from . import embedding_map as em
     from .cli_duplicates import progress_bars
     from .formats import Plan
@@ -44,13 +45,13 @@ def cmd_map(args, settings) -> int:
     workspace = Workspace(args.workspace)
     progress, close = progress_bars()
     try:
-        profiles = profile(args.sources, settings, workspace, progress, args.workers)
+        profiles = profile(args.sources, settings, workspace, progress, engine=engine)
         import polars as pl
 
         parts = [em.Part(p.entry["name"], resolve(p.entry["spec"]), Plan(**p.entry["plan"]),
                          pl.read_parquet(p.docs_path, columns=["path", "row"])) for p in profiles]
         result = em.build(parts, args.model, None if args.all else args.sample, workspace, args.max_tokens,
-                          settings.txt_lines, lambda f, m: progress(f, f"map: {m}"))
+                          settings.txt_lines, lambda f, m: progress(f, f"map: {m}"), engine=engine)
     finally:
         close()
     out = Path(args.out)

@@ -40,9 +40,10 @@ class Corpus:
     vectors: np.ndarray | None = None  # n x dim, normalised (semantic method)
 
 
-def assemble(parts: list[tuple[str, pl.DataFrame, object]]) -> Corpus:
+def assemble(parts: list[tuple[str, pl.DataFrame, object]], signatures: bool = True) -> Corpus:
     """A corpus from (source name, profile docs frame, sketch) per source, in order. The
-    profile frame needs `path`, `row`, `tokens`; documents are matched by (path, row)."""
+    profile frame needs `path`, `row`, `tokens`; documents are matched by (path, row).
+    Without `signatures` the MinHash matrix stays on disk (the Ray path reads it there)."""
     frames, exact, sigs = [], [], []
     for name, profile_docs, sk in parts:
         ids = sk.ids.with_columns(pl.lit(name).alias("source"))
@@ -50,8 +51,9 @@ def assemble(parts: list[tuple[str, pl.DataFrame, object]]) -> Corpus:
         frames.append(ids.join(tokens, on=["path", "row"], how="left", maintain_order="left")
                       .select("source", "path", "row", pl.col("tokens").fill_null(0)))
         exact.append(np.asarray(sk.exact))
-        sigs.append(np.asarray(sk.minhash))
-    width = sigs[0].shape[1] if sigs else minhash.NUM_PERM
+        if signatures:
+            sigs.append(np.asarray(sk.minhash))
+    width = minhash.NUM_PERM
     return Corpus(
         pl.concat(frames) if frames else pl.DataFrame(schema={"source": pl.String, "path": pl.String, "row": pl.Int64, "tokens": pl.Int64}),
         np.concatenate(exact) if exact else np.zeros(0, dtype=np.uint64),
@@ -60,10 +62,12 @@ def assemble(parts: list[tuple[str, pl.DataFrame, object]]) -> Corpus:
 
 
 def find(corpus: Corpus, methods=("exact", "near"), threshold: float = NEAR_THRESHOLD,
-         semantic_threshold: float = SEMANTIC_THRESHOLD, policy: str = "first") -> pl.DataFrame:
+         semantic_threshold: float = SEMANTIC_THRESHOLD, policy: str = "first",
+         grouped: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
     """The corpus's documents with `exact_group`, `near_group`, `semantic_group` (null when
     in no group or not computed), a `keep_<method>` flag per method, and
-    `is_duplicate_to_drop`."""
+    `is_duplicate_to_drop`. `grouped` gives some methods' group arrays, computed elsewhere
+    (on Ray, `ray_dedup.py`)."""
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ValueError(f"unknown duplicate method {sorted(unknown)[0]!r}: choose from {', '.join(METHODS)}")
@@ -75,7 +79,7 @@ def find(corpus: Corpus, methods=("exact", "near"), threshold: float = NEAR_THRE
         if method not in methods:
             out = out.with_columns(pl.lit(None, dtype=pl.Int64).alias(f"{method}_group"))
             continue
-        group = _group(corpus, method, threshold, semantic_threshold)
+        group = grouped[method] if grouped and method in grouped else _group(corpus, method, threshold, semantic_threshold)
         kept = groups.keep(group, policy, tokens)
         drop |= ~kept
         out = out.with_columns(pl.Series(f"{method}_group", group).replace(-1, None),

@@ -56,22 +56,22 @@ def sketches(profiles: list[SourceProfile], workspace: Workspace, engine: LocalE
 
 
 def corpus(parts: list[Part], model: str | None = None, workspace: Workspace | None = None,
-           txt_lines: bool = False, progress=None) -> dedup.Corpus:
+           txt_lines: bool = False, progress=None, signatures: bool = True, engine=None) -> dedup.Corpus:
     """The corpus in order; with `model`, every document's embedding for the semantic method."""
     c = dedup.assemble([(p.name, pl.read_parquet(p.profile.docs_path, columns=["path", "row", "tokens"]), p.sketch)
-                        for p in parts])
+                        for p in parts], signatures)
     if model:
-        c.vectors = _vectors(parts, c, model, workspace, txt_lines, progress)
+        c.vectors = _vectors(parts, c, model, workspace, txt_lines, progress, engine)
     return c
 
 
-def _vectors(parts, c: dedup.Corpus, model: str, workspace, txt_lines: bool, progress) -> np.ndarray:
+def _vectors(parts, c: dedup.Corpus, model: str, workspace, txt_lines: bool, progress, engine=None) -> np.ndarray:
     from .embed import source_embeddings
 
     blocks = []
     for p in parts:
         ids, vectors = source_embeddings(resolve(p.profile.entry["spec"]), p.plan, model, workspace,
-                                         txt_lines=txt_lines, progress=progress)
+                                         txt_lines=txt_lines, progress=progress, engine=engine)
         j = (p.sketch.ids.join(ids.with_row_index("j"), on=["path", "row"], how="left", maintain_order="left")
              ["j"].fill_null(-1).to_numpy().astype(np.int64))
         block = np.zeros((len(j), vectors.shape[1]), dtype=np.float32)  # a document not embedded: similar to nothing
@@ -81,8 +81,10 @@ def _vectors(parts, c: dedup.Corpus, model: str, workspace, txt_lines: bool, pro
 
 
 def summary(result: pl.DataFrame, c: dedup.Corpus, parts: list[Part], tokenizer: str, threshold: float,
-            semantic_threshold: float, policy: str, txt_lines: bool = False) -> dict:
-    """What `mixlens dedup` reports beside duplicates.parquet."""
+            semantic_threshold: float, policy: str, txt_lines: bool = False, near_sweep: pl.DataFrame | None = None) -> dict:
+    """What `mixlens dedup` reports beside duplicates.parquet (`near_sweep`: computed elsewhere)."""
+    if near_sweep is None and "near" in dedup.methods_in(result):
+        near_sweep = dedup.sweep(c, policy=policy)
     methods = dedup.methods_in(result)
     total = int(c.docs["tokens"].sum()) if c.docs.height else 0
     dropped = result.filter(pl.col("is_duplicate_to_drop"))
@@ -100,6 +102,6 @@ def summary(result: pl.DataFrame, c: dedup.Corpus, parts: list[Part], tokenizer:
         "rates": dedup.rates(result).to_dicts(),
         "overlap": {m: dedup.overlap(result, m).to_dicts() for m in methods},
         "largest_groups": {m: dedup.largest(result, m, 20).to_dicts() for m in methods},
-        "near_sweep": dedup.sweep(c, policy=policy).to_dicts() if "near" in methods else [],
+        "near_sweep": near_sweep.to_dicts() if near_sweep is not None else [],
         "boilerplate_lines": lines.to_dicts(),
     }

@@ -306,11 +306,12 @@ def _documents(source, plan, txt_lines: bool, wanted, cut: int):
 
 def source_embeddings(source, plan, model: str = DEFAULT_MODEL, workspace: Workspace | None = None,
                       max_tokens: int | None = None, rows: Iterable | None = None, txt_lines: bool = False,
-                      progress: Progress | None = None):
+                      progress: Progress | None = None, engine=None):
     """(ids, vectors): `ids` a polars DataFrame (`path`, `row`), `vectors` float16 unit rows
     aligned with it (read-only), of every document in file order (`rows=None`) or of the
     `(path, row)` pairs asked for (or a DataFrame of them) in that order, a repeat once;
-    pairs that are no document (malformed, past the end) are left out."""
+    pairs that are no document (malformed, past the end) are left out. On a distributed
+    `engine` (Ray) the texts are encoded by its actor pool (`ray_embed.py`)."""
     import polars as pl
 
     from .sources import cache_key
@@ -325,23 +326,33 @@ def source_embeddings(source, plan, model: str = DEFAULT_MODEL, workspace: Works
     if not ((folder / "ids.parquet").exists() and (folder / "vectors.npy").exists()):
         embedder = load_model(model, workspace, progress)
         tokens = embedder.tokens(max_tokens)
-        paths, ids_rows, kept, buffer = [], [], [], []
-        start, fraction = time.perf_counter(), 0.0
-        with atomic_path(folder / "vectors.npy") as tmp, NpyWriter(tmp, np.float16, embedder.dim) as writer:
-            def flush():
-                (kept.append if wanted is not None else writer.append)(embedder.encode(buffer, tokens).astype(np.float16))
-                buffer.clear()
-                if progress:
-                    progress(fraction, f"{source.name}: {_rate(len(ids_rows), start)}")
+        if getattr(engine, "distributed", False):
+            from .ray_embed import encoder
 
+            encode = encoder(engine, model, workspace, max_tokens)
+        else:
+            def encode(chunks):
+                return ((meta, embedder.encode(texts, tokens).astype(np.float16)) for meta, texts in chunks)
+        paths, ids_rows, kept, done, start = [], [], [], 0, time.perf_counter()
+
+        def chunks():
+            buffer, fraction = [], 0.0
             for path, row, text, fraction in _documents(source, plan, txt_lines, wanted, tokens * CHARS_PER_TOKEN):
                 paths.append(path)
                 ids_rows.append(row)
                 buffer.append(text)
                 if len(buffer) >= embedder.chunk:
-                    flush()
+                    yield fraction, buffer
+                    buffer = []
             if buffer:
-                flush()
+                yield fraction, buffer
+
+        with atomic_path(folder / "vectors.npy") as tmp, NpyWriter(tmp, np.float16, embedder.dim) as writer:
+            for fraction, vectors in encode(chunks()):
+                (kept.append if wanted is not None else writer.append)(vectors)
+                done += len(vectors)
+                if progress:
+                    progress(fraction, f"{source.name}: {_rate(done, start)}")
             if wanted is not None:  # back to the order asked for
                 order = np.argsort([wanted[pair] for pair in zip(paths, ids_rows)], kind="stable")
                 writer.append(np.concatenate(kept)[order] if kept else np.zeros((0, embedder.dim), np.float16))

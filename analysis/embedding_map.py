@@ -114,8 +114,8 @@ def load(folder: Path) -> CorpusMap | None:
 
 def build(parts: list[Part], model: str = AUTO, cap: int | None = DEFAULT_SAMPLE, workspace: Workspace | None = None,
           max_tokens: int | None = None, txt_lines: bool = False, progress=None, minimum: int = MIN_PER_SOURCE,
-          seed: int = SEED) -> CorpusMap:
-    """The map of these sources (from the workspace when cached)."""
+          seed: int = SEED, engine=None) -> CorpusMap:
+    """The map of these sources (from the workspace when cached); a Ray `engine` embeds."""
     workspace = workspace or Workspace()
     rows = sample(parts, cap, minimum, seed)
     model = choose_model(model, rows.height)
@@ -123,7 +123,7 @@ def build(parts: list[Part], model: str = AUTO, cap: int | None = DEFAULT_SAMPLE
     hit = load(folder)
     if hit is not None:
         return hit
-    result = _compute(parts, rows, model, workspace, max_tokens, txt_lines, progress, seed)
+    result = _compute(parts, rows, model, workspace, max_tokens, txt_lines, progress, seed, engine)
     with atomic_path(folder / "map.parquet") as tmp:
         result.points.write_parquet(tmp)
     write_json(folder / "clusters.json", result.clusters)
@@ -131,7 +131,7 @@ def build(parts: list[Part], model: str = AUTO, cap: int | None = DEFAULT_SAMPLE
     return result
 
 
-def _compute(parts, rows: pl.DataFrame, model: str, workspace, max_tokens, txt_lines, progress, seed) -> CorpusMap:
+def _compute(parts, rows: pl.DataFrame, model: str, workspace, max_tokens, txt_lines, progress, seed, engine=None) -> CorpusMap:
     from . import clusters, neighbors
     from .embed import source_embeddings
 
@@ -141,7 +141,7 @@ def _compute(parts, rows: pl.DataFrame, model: str, workspace, max_tokens, txt_l
     for p in parts:
         wanted = rows.filter(pl.col("source") == p.name).select("path", "row")
         got, vectors = source_embeddings(p.source, p.plan, model, workspace, max_tokens, wanted, txt_lines,
-                                         lambda f, m: say(0.6 * f, f"embedding {m}"))
+                                         lambda f, m: say(0.6 * f, f"embedding {m}"), engine)
         ids.append(got.with_columns(pl.lit(p.name).alias("source")))
         blocks.append(np.asarray(vectors, dtype=np.float32))
     points = pl.concat(ids).select("source", "path", "row") if ids else rows.clear()

@@ -6,6 +6,10 @@ size: at most `2 * workers` raw batches exist at once. Processes, not threads, b
 per-document Python work holds the GIL; see `_context` for
 how workers start.
 
+`run_shards` runs shard by shard (`shards.py`), each shard's batches mapped over the pool,
+so that a killed run resumes from its finished shards; `ray_engine.RayEngine` has the same
+method and runs the shards as Ray tasks.
+
 Small inputs skip the pool: starting workers costs about a second, more than profiling a
 few thousand documents takes.
 """
@@ -44,6 +48,20 @@ def using(engine: "LocalEngine | None") -> Iterator["LocalEngine"]:
         yield own
 
 
+def create(name: str = "local", workers: int | None = None, address: str | None = None, shard_mb: float | None = None):
+    """The engine a command asked for: `local` (this machine's cores) or `ray`."""
+    shard_bytes = int(shard_mb * (1 << 20)) if shard_mb else None
+    if name == "ray":
+        from .ray_engine import RayEngine
+
+        return RayEngine(address, workers, shard_bytes)
+    if address:
+        from .sources import SourceError
+
+        raise SourceError("--ray-address needs --engine ray")
+    return LocalEngine(workers, shard_bytes)
+
+
 def default_workers() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -54,9 +72,23 @@ def default_workers() -> int:
 class LocalEngine:
     """Ordered, bounded-memory parallel map over batches."""
 
-    def __init__(self, workers: int | None = None):
+    distributed = False  # Ray's engine is: embeddings and duplicate groups then run on it
+
+    def __init__(self, workers: int | None = None, shard_bytes: int | None = None):
+        from .shards import SHARD_BYTES
+
         self.workers = workers or default_workers()
+        self.shard_bytes = shard_bytes or SHARD_BYTES
         self._pool: ProcessPoolExecutor | None = None
+
+    def run_shards(self, fn: Callable, shards: list, *args, inline: bool = False, on_batch=None) -> Iterator:
+        """Yield (shard, `fn(shard, *args, mapper=..., on_batch=...)`) for each shard in order:
+        one shard at a time, its batches spread over the pool by `mapper` (this `map`)."""
+        def mapper(batch_fn, batches, *batch_args):
+            return self.map(batch_fn, batches, *batch_args, inline_first=10**9 if inline else 0)
+
+        for shard in shards:
+            yield shard, fn(shard, *args, mapper=mapper, on_batch=on_batch)
 
     def map(self, fn: Callable, batches: Iterable, *args, inline_first: int = 0) -> Iterator:
         """Yield `fn(batch, *args)` for each batch, in order.

@@ -8,6 +8,7 @@ document, so the same input always gives the same ids.
 - `from_keys(keys)`: documents with equal keys (exact hashes) form a group.
 - `from_pairs(n, pairs)`: connected components of the pairs (union-find, by scipy's
   `connected_components`): the near and semantic methods.
+- `stars(pairs)`: the same components as star edges, for merging them shard by shard.
 - `keep(group, policy, length)`: one kept document per group, the first in corpus order
   (`"first"`) or the one with the most tokens (`"longest"`, ties to the first); the others
   are removable. The same order decides every method, so a document kept by its exact
@@ -51,6 +52,27 @@ def from_pairs(n: int, pairs: np.ndarray) -> np.ndarray:
     graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return _dense(labels)
+
+
+def stars(pairs: np.ndarray) -> np.ndarray:
+    """The components of the pairs as star edges (m x 2): each member linked to the smallest
+    member of its component. Same components, at most one edge per document: the pieces a
+    shard-then-merge union-find passes on (`stars(concat(stars(a), stars(b)))` is `stars` of
+    all the pairs)."""
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if not len(pairs):
+        return pairs
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nodes, local = np.unique(pairs, return_inverse=True)  # sorted: a component's first node is its smallest
+    local = local.reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(local), dtype=np.int8), (local[:, 0], local[:, 1])), shape=(nodes.size, nodes.size))
+    _, labels = connected_components(graph, directed=False)
+    _, first = np.unique(labels, return_index=True)
+    root = nodes[first][labels]
+    member = nodes != root
+    return np.stack([nodes[member], root[member]], axis=1)
 
 
 def keep(group: np.ndarray, policy: str = "first", length: np.ndarray | None = None) -> np.ndarray:

@@ -62,7 +62,7 @@ def bands(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
     return best
 
 
-def _band_keys(sig: np.ndarray, b: int, r: int) -> np.ndarray:
+def band_keys(sig: np.ndarray, b: int, r: int) -> np.ndarray:
     """One uint64 key per row and band (n x b)."""
     n = sig.shape[0]
     keys = np.zeros((n, b), dtype=np.uint64)
@@ -80,8 +80,12 @@ def candidates(sig: np.ndarray, threshold: float) -> np.ndarray:
     valid = np.flatnonzero(sig[:, 0] != EMPTY) if len(sig) else np.zeros(0, dtype=np.int64)
     if valid.size < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    keys = _band_keys(sig[valid], b, r).ravel()
-    rows = np.repeat(valid, b)
+    return bucket_pairs(band_keys(sig[valid], b, r).ravel(), np.repeat(valid, b))
+
+
+def bucket_pairs(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Pairs (m x 2 int64, i < j, unique) of rows with equal keys: every pair of a small
+    bucket, star and chain in a large one."""
     order = np.lexsort((rows, keys))
     keys, rows = keys[order], rows[order]
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))

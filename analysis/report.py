@@ -313,9 +313,11 @@ def gather(profiles, settings, workspace: Workspace, *, duplicates: bool = True,
     if duplicates and profiles:
         from .cli_duplicates import find_duplicates
         from .dedup import NEAR_THRESHOLD, SEMANTIC_THRESHOLD, rates
+        from .engine import LocalEngine
 
-        result, _, _ = find_duplicates(profiles, settings, workspace, ("exact", "near"), NEAR_THRESHOLD,
-                                       SEMANTIC_THRESHOLD, "first", None, workers, progress)
+        with LocalEngine(workers) as engine:
+            result = find_duplicates(profiles, settings, workspace, ("exact", "near"), NEAR_THRESHOLD,
+                                     SEMANTIC_THRESHOLD, "first", None, engine, progress)[0]
         out["dedup"] = rates(result)
     if mix_name:
         from .mix_store import MixStore

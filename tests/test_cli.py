@@ -10,6 +10,8 @@ import polars as pl
 import pytest
 from conftest import write_file, write_jsonl
 
+from analysis.cli import main
+
 
 def mixlens(*args, cwd):
     return subprocess.run(
@@ -104,3 +106,23 @@ def test_unknown_encoding_exits_2_with_one_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("mixlens: error: ") and "no_such_encoding" in lines[0]
+
+
+def test_without_ray_the_ray_engine_says_how_to_install_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails, installed or not
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"text": "hello"}\n')
+    assert main(["profile", str(path), "--out", str(tmp_path / "out"), "--engine", "ray"]) == 2
+    assert 'pip install "mixlens[ray]"' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--ray-address", "10.0.0.1:6379"], "--ray-address needs --engine ray"),
+    (["--shard-mb", "0"], "--shard-mb must be positive"),
+])
+def test_engine_options_that_make_no_sense_are_one_line_errors(tmp_path, capsys, args, message):
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"text": "hello"}\n')
+    assert main(["profile", str(path), "--out", str(tmp_path / "out"), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
