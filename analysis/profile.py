@@ -41,6 +41,7 @@ MAX_MALFORMED_REPORTED = 20
 DETECT_RECORDS = 256
 TOKEN_FREQ = "token_freq.npy"  # per source: how often each token id occurs
 INLINE_BYTES = 4 << 20  # below this, starting worker processes costs more than it saves
+ROW_GROUP = 1 << 16  # rows per row group of docs.parquet: few, large chunks for fast scans
 ARROW_TYPES = {float: pa.float64(), int: pa.int64(), bool: pa.bool_()}
 SIGNAL_FIELDS = [
     ("special_tokens", pa.int64()),
@@ -295,20 +296,26 @@ def _run(source: Source, plan: Plan, settings: Settings, engine, folder: Path, p
 
 
 def _combine(cut: list[Shard], parts: Parts, folder: Path, settings: Settings, fmt: str) -> _Tally:
-    """`docs.parquet` and `token_freq.npy` from the parts, streamed in shard order."""
-    tally, offsets = _Tally(), shards.Offsets()
+    """`docs.parquet` and `token_freq.npy` from the parts, streamed in shard order, in row
+    groups of `ROW_GROUP` documents (a frame read from it has few chunks, fast to scan)."""
+    tally, offsets, pending = _Tally(), shards.Offsets(), []
     token_freq = np.zeros(load(settings.tokenizer).vocab_size, dtype=np.int64)
     with atomic_path(folder / "docs.parquet") as tmp, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
         for shard in cut:
             summary = parts.summary(shard)
             rows_at, lines_at = offsets.take(shard, summary["records"], summary["lines"])
-            for batch in pq.ParquetFile(parts.path(shard, ".parquet")).iter_batches(batch_size=1 << 16):
+            for batch in pq.ParquetFile(parts.path(shard, ".parquet")).iter_batches(batch_size=ROW_GROUP):
                 table = pa.Table.from_batches([batch], schema=SCHEMA)
-                writer.write_table(table.set_column(2, "row", pc.add(table["row"], rows_at)) if rows_at else table)
+                pending.append(table.set_column(2, "row", pc.add(table["row"], rows_at)) if rows_at else table)
+                if sum(t.num_rows for t in pending) >= ROW_GROUP:
+                    writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP)
+                    pending = []
             tally.merge(summary["tally"], rows_at, lines_at)
             if parts.path(shard, ".npy").exists():
                 ids, counts = np.load(parts.path(shard, ".npy"), allow_pickle=False)
                 token_freq[ids] += counts
+        if pending:
+            writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP)
         tally.check(fmt)  # before the rename: a bad source leaves no docs.parquet
     if settings.signals:
         with atomic_path(folder / TOKEN_FREQ) as tmp, open(tmp, "wb") as fh:

@@ -36,6 +36,33 @@ class Corpus:
     def names(self) -> list[str]:
         return list(self.entries)
 
+    @property
+    def key(self) -> tuple[str, ...]:
+        """What identifies the loaded profiles (their cache folders)."""
+        return tuple(self.folders[n] for n in self.names)
+
+
+def figure(corpus: Corpus, fn, *args, **kwargs):
+    """`fn(corpus.docs, *args, **kwargs)`, computed once per profile and arguments: every
+    rerun, and every other session on the same profiles, reads the result. `fn` is a
+    module-level function of `analysis/`; the arguments are plain values (str, numbers,
+    lists, dicts, tuples) that make its cache key. For a 10M-document corpus this turns a
+    page's reruns from seconds of aggregation into lookups."""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    if "<" in name:
+        raise TypeError(f"figure() needs a module-level function, not {name}")
+    key = json.dumps([args, kwargs], sort_keys=True, default=_refuse)
+    return _figure(name, corpus.key, key, fn, corpus.docs, args, kwargs)
+
+
+def _refuse(value):
+    raise TypeError(f"figure() arguments must be plain values, not {type(value).__name__}")
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _figure(name: str, folders: tuple[str, ...], key: str, _fn, _docs, _args, _kwargs):
+    return _fn(_docs, *_args, **_kwargs)
+
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _load(folders: tuple[str, ...]) -> tuple[pl.DataFrame, dict[str, dict], dict[str, str]]:
