@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 from typing import Callable, Iterator
 
 import numpy as np
 
+from .readers import one_line
 from .shards import SHARD_BYTES
 from .sources import SourceError
 
@@ -50,8 +53,13 @@ class RayEngine:
         self.shard_bytes = shard_bytes or SHARD_BYTES
         self._own = not ray.is_initialized()
         if self._own:
-            ray.init(address=address, num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                     configure_logging=False)
+            joining = address or os.environ.get("RAY_ADDRESS")
+            _check_reachable(joining)
+            try:  # a cluster has its own CPUs: `--workers` sizes only a Ray started here
+                ray.init(address=address, num_cpus=None if joining else num_cpus, include_dashboard=False,
+                         log_to_driver=False, configure_logging=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise SourceError(f"cannot start or join Ray{f' at {joining}' if joining else ''}: {one_line(exc)}") from None
         logging.getLogger("ray.data").setLevel(logging.ERROR)  # per-dataset INFO lines; the caller shows progress
         ray.data.DataContext.get_current().enable_progress_bars = False
         resources = ray.cluster_resources()
@@ -85,6 +93,19 @@ def _shard_task(batch: dict, fn: Callable, shards: list, args: tuple) -> dict:
     """The shards of one Ray batch (one, with batch size 1): `fn(shard, *args)`, as JSON."""
     out = [json.dumps(fn(shards[i], *args), default=str) for i in batch["shard"].tolist()]
     return {"shard": batch["shard"], "summary": np.array(out, dtype=object)}
+
+
+def _check_reachable(address: str | None) -> None:
+    """Fail in seconds, not minutes of Ray's retries, when nothing listens at HOST:PORT."""
+    if not address or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # a form Ray itself resolves
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise SourceError(f"cannot join Ray at {address}: {exc.strerror or exc}") from None
 
 
 def _errors_unwrapped(rows) -> Iterator:

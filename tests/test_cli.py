@@ -126,3 +126,13 @@ def test_engine_options_that_make_no_sense_are_one_line_errors(tmp_path, capsys,
     assert main(["profile", str(path), "--out", str(tmp_path / "out"), *args]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_a_ray_address_where_nothing_listens_fails_in_seconds_with_one_line(tmp_path):
+    pytest.importorskip("ray", reason='Ray is not installed (pip install "mixlens[ray]")')
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"text": "hello"}\n')
+    done = subprocess.run([sys.executable, "-m", "analysis.cli", "profile", str(path), "--out", str(tmp_path / "out"),
+                           "--engine", "ray", "--ray-address", "127.0.0.1:1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "mixlens: error: cannot join Ray at 127.0.0.1:1: Connection refused"
