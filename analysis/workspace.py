@@ -15,6 +15,9 @@ Layout (default `./.mixlens`):
     uploads/                      files added from the dashboard
     review.sqlite                 notes, decisions, approvals (later issues)
 
+While a profile or sketch is computed, its folder holds `parts/` (`shards.py`): one part
+per finished shard, so that a killed run resumes; the parts are combined, then removed.
+
 A cached result is reused only when its key matches. Every write is atomic (write a
 temporary file in the same folder, then rename), so a crash never leaves a half cache that
 a later run would trust. Source data is never written to.
