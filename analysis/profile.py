@@ -23,9 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .batch import COLUMNS, COUNT_COLUMNS, Options, profile_batch
+from .batch import COLUMNS, Options, profile_batch
 from .engine import LocalEngine, using
-from .fields import FieldStats, drift
 from .formats import Malformed, Plan, detect
 from .pii import COLUMNS as PII_COLUMNS
 from .quality import COLUMN_TYPES
@@ -33,11 +32,11 @@ from . import shards
 from .readers import file_size, iter_batches, iter_records, parse_item
 from .shards import Parts, Shard
 from .sources import Source, SourceError, cache_key, check_unchanged, resolve_all
+from .tally import Tally
 from .tokenizer import DEFAULT_ENCODING, fingerprint, load
 from .workspace import Workspace, atomic_path, write_json
 
 PROFILE_VERSION = 3
-MAX_MALFORMED_REPORTED = 20
 DETECT_RECORDS = 256
 TOKEN_FREQ = "token_freq.npy"  # per source: how often each token id occurs
 INLINE_BYTES = 4 << 20  # below this, starting worker processes costs more than it saves
@@ -152,80 +151,6 @@ def profile_source(
     return SourceProfile(entry, folder / "docs.parquet")
 
 
-class _Tally:
-    """What a source's entry in sources.json needs, accumulated batch by batch (in a shard)
-    and then shard by shard (`to_dict` and `merge`, with the shard's offsets)."""
-
-    def __init__(self):
-        self.per_file: dict[str, dict] = {}
-        self.totals = {c: 0 for c in COUNT_COLUMNS}
-        self.invalid_utf8_documents = 0
-        self.malformed: list[dict] = []
-
-    def _file(self, path: str) -> dict:
-        return self.per_file.setdefault(path, {"records": 0, "documents": 0, "malformed": 0, "fields": FieldStats()})
-
-    def add(self, res: dict, table: pa.Table, offset: int) -> None:
-        f = self._file(res["path"])
-        f["records"] += res["records"]
-        f["documents"] += table.num_rows
-        f["malformed"] += res["malformed_count"]
-        f["fields"].merge(res["fields"])
-        for c in COUNT_COLUMNS:
-            self.totals[c] += pc.sum(table[c]).as_py() or 0
-        self.invalid_utf8_documents += pc.sum(pc.greater(table["invalid_utf8"], 0)).as_py() or 0
-        for m in res["malformed"][: MAX_MALFORMED_REPORTED - len(self.malformed)]:
-            self.malformed.append({"path": res["path"], **m, "row": m["row"] + offset})
-
-    def to_dict(self) -> dict:
-        return {"per_file": {p: {**f, "fields": f["fields"].to_dict()} for p, f in self.per_file.items()},
-                "totals": self.totals, "invalid_utf8_documents": self.invalid_utf8_documents, "malformed": self.malformed}
-
-    def merge(self, data: dict, row_offset: int, line_offset: int) -> None:
-        for path, other in data["per_file"].items():
-            f = self._file(path)
-            for k in ("records", "documents", "malformed"):
-                f[k] += other[k]
-            f["fields"].merge(other["fields"])
-        for c in COUNT_COLUMNS:
-            self.totals[c] += data["totals"][c]
-        self.invalid_utf8_documents += data["invalid_utf8_documents"]
-        for m in data["malformed"][: MAX_MALFORMED_REPORTED - len(self.malformed)]:
-            line = m["line"] + line_offset if m["line"] is not None else None
-            self.malformed.append({**m, "row": m["row"] + row_offset, "line": line})
-
-    def check(self, fmt: str) -> None:
-        """A file with records of which none could be read is a bad file."""
-        for path, f in self.per_file.items():
-            if f["records"] and not f["documents"]:
-                first = next((m["error"] for m in self.malformed if m["path"] == path), "no readable record")
-                raise SourceError(f"{path}: no record could be read as {fmt}: {first}")
-
-    def entry(self, source: Source, plan: Plan, settings: Settings) -> dict:
-        fields = FieldStats()
-        for f in self.per_file.values():
-            fields.merge(f["fields"])
-        return {
-            "name": source.name,
-            "spec": source.spec,
-            "format": plan.format,
-            "plan": asdict(plan),
-            "tokenizer": settings.tokenizer,
-            **{k: sum(f[k] for f in self.per_file.values()) for k in ("records", "documents", "malformed")},
-            "invalid_utf8_documents": self.invalid_utf8_documents,
-            "malformed_lines": [m["line"] if m["line"] is not None else m["row"] for m in self.malformed],
-            "malformed_examples": self.malformed,
-            "totals": self.totals,
-            "files": [
-                {"path": p, "records": f["records"], "documents": f["documents"], "malformed": f["malformed"]}
-                for p, f in self.per_file.items()
-            ],
-            "skipped_files": source.skipped,
-            "fields": fields.table(),
-            "drift": drift({p: f["fields"].to_dict() for p, f in self.per_file.items()}),
-        }
-
-
 def _table(res: dict, name: str, fmt: str, offset: int) -> pa.Table:
     """A batch result as rows of SCHEMA, its rows moved by `offset`."""
     n = len(res["columns"]["row"])
@@ -243,7 +168,7 @@ def profile_shard(shard: Shard, name: str, plan: Plan, settings: Settings, parts
     options, lines = settings.options(), [0]
     batches = shards.batches(shard, settings.txt_lines, lines)
     results = mapper(profile_batch, batches, plan, options) if mapper else (profile_batch(b, plan, options) for b in batches)
-    tally, records = _Tally(), 0
+    tally, records = Tally(), 0
     freq = np.zeros(load(settings.tokenizer).vocab_size, dtype=np.int64) if settings.signals else None
     with atomic_path(parts.path(shard, ".parquet")) as tmp, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
         for res in results:
@@ -265,7 +190,7 @@ def profile_shard(shard: Shard, name: str, plan: Plan, settings: Settings, parts
     return summary
 
 
-def _run(source: Source, plan: Plan, settings: Settings, engine, folder: Path, progress) -> _Tally:
+def _run(source: Source, plan: Plan, settings: Settings, engine, folder: Path, progress) -> Tally:
     """Profile every shard not yet done (on the engine), then combine the parts in order."""
     cut = shards.plan(source, settings.txt_lines, engine.shard_bytes)
     parts = Parts(folder / "parts", cut)
@@ -295,10 +220,10 @@ def _run(source: Source, plan: Plan, settings: Settings, engine, folder: Path, p
     return tally
 
 
-def _combine(cut: list[Shard], parts: Parts, folder: Path, settings: Settings, fmt: str) -> _Tally:
+def _combine(cut: list[Shard], parts: Parts, folder: Path, settings: Settings, fmt: str) -> Tally:
     """`docs.parquet` and `token_freq.npy` from the parts, streamed in shard order, in row
     groups of `ROW_GROUP` documents (a frame read from it has few chunks, fast to scan)."""
-    tally, offsets, pending = _Tally(), shards.Offsets(), []
+    tally, offsets, pending = Tally(), shards.Offsets(), []
     token_freq = np.zeros(load(settings.tokenizer).vocab_size, dtype=np.int64)
     with atomic_path(folder / "docs.parquet") as tmp, pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
         for shard in cut:

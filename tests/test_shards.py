@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 
 import analysis.profile as profile_mod
 import analysis.sketch as sketch_mod
+import analysis.tally as tally_mod
 from analysis import readers, shards
 from analysis.engine import LocalEngine
 from analysis.formats import Plan
@@ -193,7 +194,7 @@ def assert_same_profile(a, b):
 def test_corpus_fixture_has_what_the_profile_tests_need(tmp_path, corpus):
     entry, docs, freq, folder = profiled(tmp_path, corpus, "ws")
     assert [f["path"].rsplit("/", 1)[1] for f in entry["files"]] == ["a.jsonl", "b.json", "c.jsonl.gz"]
-    assert entry["malformed"] > profile_mod.MAX_MALFORMED_REPORTED == len(entry["malformed_examples"])
+    assert entry["malformed"] > tally_mod.MAX_MALFORMED_REPORTED == len(entry["malformed_examples"])
     # file lines and rows (blank lines are not rows) of HOSTILE's malformed lines
     assert entry["malformed_lines"][:4] == [5, 8, 10, 12]
     assert [m["row"] for m in entry["malformed_examples"][:4]] == [2, 4, 6, 8]
