@@ -1,7 +1,10 @@
 """Summaries of the special-token and encoding-health columns, per source.
 
 Each function takes the per-document frame and returns a small polars frame for the
-"Special tokens & encoding" page, or the rows behind one of its cells.
+"Special tokens & encoding" page, or the rows behind one of its cells (`*_condition`: the
+expression that picks them, so that a page need not copy a 10M-row frame to show a few).
+Each summary is one pass over the columns it reads (`problem_table`: one group_by for all
+the problems).
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ def marker_counts(docs: pl.DataFrame) -> pl.DataFrame:
     """One row per (source, marker): documents containing it, occurrences, share of docs."""
     sizes = docs.group_by("source").agg(pl.len().alias("source_documents"))
     hits = (
-        docs.filter(pl.col("special_markers").is_not_null())
-        .select("source", "special_markers")
+        docs.select("source", "special_markers")
+        .filter(pl.col("special_markers").is_not_null())
         .explode("special_markers")
         .unnest("special_markers")
     )
@@ -47,29 +50,42 @@ def marker_counts(docs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def marker_condition(source: str, marker: str) -> pl.Expr:
+    """True for the documents of `source` whose text contains `marker`."""
+    return (pl.col("source") == source) & pl.col("special_markers").list.eval(
+        pl.element().struct.field("marker") == marker).list.any()
+
+
 def with_marker(docs: pl.DataFrame, source: str, marker: str) -> pl.DataFrame:
     """The documents of `source` whose text contains `marker`."""
-    return docs.filter(
-        (pl.col("source") == source)
-        & pl.col("special_markers").list.eval(pl.element().struct.field("marker") == marker).list.any()
-    )
+    return docs.filter(marker_condition(source, marker))
+
+
+def raises_table(docs: pl.DataFrame) -> pl.DataFrame:
+    """Per source: share and number of documents whose text makes `encode()` raise."""
+    return docs.group_by("source").agg(pl.col("raises_in_encode").mean().alias("share"),
+                                       pl.col("raises_in_encode").sum().alias("documents")).sort("source")
 
 
 def problem_table(docs: pl.DataFrame) -> pl.DataFrame:
     """Per source and problem: documents with it and their share."""
+    masks = docs.select("source", *(expr.fill_null(False).alias(f"m{i}") for i, expr in enumerate(PROBLEMS.values())))
+    wide = masks.group_by("source").agg(pl.len().alias("_n"), *(pl.col(f"m{i}").sum() for i in range(len(PROBLEMS))))
     frames = [
-        docs.group_by("source").agg(
-            pl.lit(name).alias("problem"),
-            expr.fill_null(False).sum().alias("documents"),
-            expr.fill_null(False).mean().alias("share"),
-        )
-        for name, expr in PROBLEMS.items()
+        wide.select("source", pl.lit(name).alias("problem"), pl.col(f"m{i}").alias("documents"),
+                    (pl.col(f"m{i}") / pl.col("_n")).alias("share"))  # the mean of the mask
+        for i, name in enumerate(PROBLEMS)
     ]
     return pl.concat(frames).sort("source", "problem")
 
 
+def problem_condition(source: str, problem: str) -> pl.Expr:
+    """True for the documents of `source` with `problem`."""
+    return (pl.col("source") == source) & PROBLEMS[problem].fill_null(False)
+
+
 def with_problem(docs: pl.DataFrame, source: str, problem: str) -> pl.DataFrame:
-    return docs.filter((pl.col("source") == source) & PROBLEMS[problem].fill_null(False))
+    return docs.filter(problem_condition(source, problem))
 
 
 def script_mix(docs: pl.DataFrame) -> pl.DataFrame:

@@ -14,9 +14,14 @@ edits copies of them. A document whose figure is missing (null or NaN) is not dr
   are dropped by 0, 1, 2... rules; and how many each pair of rules drops together.
 - `suggest(docs, column)`: percentile cut-offs of a column per source (and over all, `ALL`),
   for one-click thresholds.
+- `filter_view(docs, rules, disabled)`: the summaries of one filter, what the Quality page
+  shows (and caches per rules, with `dashboard.cache.figure`); `flag(rule, ...)` picks the
+  documents behind one of its bars.
 
 Everything is a polars expression over the profile's `docs` frame, so it runs at the size
-of the profile, not of the corpus text.
+of the profile, not of the corpus text. The flags hold `docs`'s rows in `docs`'s order (the
+key columns are shared, not copied), so `drop_summary` takes the tokens beside them instead
+of joining on the string keys of 10M rows.
 """
 
 from __future__ import annotations
@@ -82,16 +87,19 @@ def drop_flags(docs: pl.DataFrame, rules: list[dict], disabled: dict[str, set[st
     missing = sorted({r["column"] for r in rules} - set(docs.columns))
     if missing:
         raise ValueError(f"the profile has no column {', '.join(missing)}: profile the sources with quality signals")
-    flags = []
-    for rule in rules:
-        off = sorted(source for source, names in (disabled or {}).items() if rule["rule"] in names)
-        expr = condition(rule, docs.schema)
-        if off:
-            expr = expr & ~pl.col("source").is_in(off)
-        flags.append(expr.alias(f"drop_{rule['rule']}"))
-    out = docs.select(*KEYS, *flags)
+    out = docs.select(*KEYS, *(flag(rule, docs.schema, disabled) for rule in rules))
     names = [f"drop_{r['rule']}" for r in rules]
     return out.with_columns(dropped=pl.any_horizontal(names) if names else pl.lit(False))
+
+
+def flag(rule: dict, schema: pl.Schema | None = None, disabled: dict[str, set[str]] | None = None) -> pl.Expr:
+    """`drop_<rule>` of `drop_flags`: true where `rule` drops the document (never in a
+    source that switched it off); also what picks the documents behind a bar."""
+    off = sorted(source for source, names in (disabled or {}).items() if rule["rule"] in names)
+    expr = condition(rule, schema)
+    if off:
+        expr = expr & ~pl.col("source").is_in(off)
+    return expr.alias(f"drop_{rule['rule']}")
 
 
 def rule_names(flags: pl.DataFrame) -> list[str]:
@@ -104,7 +112,10 @@ def drop_summary(docs: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
     rule drops: `source, rule, docs, docs_dropped, docs_share, tokens, tokens_dropped,
     tokens_share` (shares of the source's documents and tokens)."""
     tokens = docs.select(*KEYS, pl.col("tokens") if "tokens" in docs.columns else pl.lit(0).alias("tokens"))
-    data = flags.join(tokens, on=list(KEYS), how="left", maintain_order="left")
+    if flags.height == tokens.height and all(flags[k].equals(tokens[k]) for k in KEYS):  # drop_flags(docs): aligned
+        data = flags.with_columns(tokens["tokens"])
+    else:
+        data = flags.join(tokens, on=list(KEYS), how="left", maintain_order="left")
     rules = rule_names(flags)
     columns = [*(f"drop_{r}" for r in rules), "dropped"]
     aggs = [pl.len().alias("docs"), pl.col("tokens").sum().alias("tokens")]
@@ -127,6 +138,14 @@ def drop_summary(docs: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def filter_view(docs: pl.DataFrame, rules: list[dict], disabled: dict[str, list[str]] | None = None) -> dict:
+    """One filter, as the Quality page shows it: "summary" (`drop_summary`) and "overlap"
+    (`dropped_by`), small frames (the flags are not kept). `disabled` maps a source to the
+    names of the rules switched off for it (lists, so that the arguments are plain values)."""
+    flags = drop_flags(docs, rules, {source: set(names) for source, names in (disabled or {}).items()})
+    return {"summary": drop_summary(docs, flags), "overlap": dropped_by(flags)}
+
+
 def dropped_by(flags: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """How the rules of `flags` overlap (filter `flags` to one source first for a per-source view):
     - "rules": `rule, docs` (documents it drops), `alone` (documents no other rule drops);
@@ -135,7 +154,8 @@ def dropped_by(flags: pl.DataFrame) -> dict[str, pl.DataFrame]:
       most documents first."""
     rules = rule_names(flags)
     columns = [f"drop_{r}" for r in rules]
-    count = pl.sum_horizontal(pl.col(c).cast(pl.Int32) for c in columns) if columns else pl.lit(0)
+    small = pl.UInt8 if len(columns) < 256 else pl.Int32  # a narrow sum is faster
+    count = pl.sum_horizontal(pl.col(c).cast(small) for c in columns) if columns else pl.lit(0)
     data = flags.select(*columns, count.alias("n_rules"))
     per_rule = data.select(
         *(pl.col(c).sum().alias(f"a{i}") for i, c in enumerate(columns)),

@@ -14,9 +14,9 @@ statistics, PII and language on, cl100k_base) into the workspace. Then each cach
 with the same schema: the real rows tiled, `row` renumbered 0..n-1 per source (`path` stays
 the real file's), the size columns (bytes, chars, words, lines, tokens and the SFT parts)
 scaled by a per-document log-normal factor and every float signal jittered, so that the
-distributions are not a few hundred repeated values; zstd, in row groups the size of the real
-profile's (the profiler writes one per ~1 MiB batch of input: 750-800 rows here, so about
-13,000 for 10M documents; `--row-group` to change it). `source.json` gets the matching
+distributions are not a few hundred repeated values; zstd, in row groups of 65,536 rows as
+the profiler writes them (`--row-group` to change it; 0: the small real profile's own mean
+row-group size). `source.json` gets the matching
 documents, records and totals. The fast embedding model is distilled into the workspace (a
 one-time cost per workspace, printed), so that the map page is timed without it; what the
 pages build and keep in the workspace (sketches, n-gram indexes, text stores, embeddings,
@@ -420,9 +420,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2, help="warm reruns per page (the median is printed)")
     ap.add_argument("--pages", nargs="*", choices=list(PAGES), default=list(PAGES),
                     help="pages to time (Overview always runs first: it is the landing page)")
-    ap.add_argument("--row-group", type=int, default=0,
-                    help="rows per Parquet row group of the synthetic profile (default: as the real small profile "
-                         "has them, one per ~1 MiB batch of input, as the profiler writes them)")
+    ap.add_argument("--row-group", type=int, default=65536,
+                    help="rows per Parquet row group of the synthetic profile (default: 65,536, as the profiler "
+                         "writes them; 0: as the real small profile has them)")
     ap.add_argument("--workdir", type=Path, default=None, help="keep the generated data here (default: a temp dir)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds one run of a page may take")
     ap.add_argument("--max-gb", type=float, default=20, help="stop the measuring process above this much memory")

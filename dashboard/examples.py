@@ -5,6 +5,11 @@ samples them with a seed (the honest way to look), fetches their text by identit
 shows it as plain text: `st.code`, or HTML built only from `html.escape`d pieces (token
 view, marker highlights), never the document's own HTML or Markdown.
 
+On a 10M-document profile a page passes the whole frame and a `where` condition instead of
+a filtered copy: only the positions of the matching rows are computed, and only the sampled
+rows are read (the same rows `rows.filter(where)` would give: sampling depends only on the
+number of rows and the seed).
+
 Views: the token view (the text split into the active tokenizer's tokens, alternating
 colours, cut after `TOKEN_VIEW_LIMIT` tokens), marker highlights, invisible characters made
 visible as escapes, ftfy's repaired text beside the original, PII masked, and the figure
@@ -85,12 +90,32 @@ def _show_text(text: str, mode: dict) -> None:
         st.code(text, language=None, wrap_lines=True)
 
 
+def positions(rows: pl.DataFrame, where: pl.Expr | pl.Series) -> pl.Series:
+    """Positions of the rows where `where` (an expression, or a boolean Series as long as
+    `rows`) is true; null counts as false, as in `rows.filter(where)`."""
+    if isinstance(where, pl.Series):
+        return where.fill_null(False).arg_true()
+    return rows.lazy().with_row_index("_at").filter(where).select("_at").collect().to_series()
+
+
+def sample(rows: pl.DataFrame, n: int, seed: int, at: pl.Series | None = None) -> pl.DataFrame:
+    """Up to `n` seeded-random rows of `rows`, or of `rows[at]` (read only for the rows picked)."""
+    if at is None:
+        return rows.sample(n, seed=seed, shuffle=True) if rows.height > n else rows
+    if at.len() > n:
+        at = at.to_frame().sample(n, seed=seed, shuffle=True).to_series()
+    return rows[at]
+
+
 def show_examples(
     rows: pl.DataFrame, key: str, n: int = 5, label: str = "documents", markers: list[str] | None = None,
     visible: bool = False, fixed: bool = False, figure: str | None = None, masked: bool = False,
+    where: pl.Expr | pl.Series | None = None,
 ) -> None:
-    """Show up to `n` seeded-random documents of `rows` (which has source, path, row)."""
-    total = rows.height
+    """Show up to `n` seeded-random documents of `rows` (which has source, path, row), or of
+    those where `where` is true (see `positions`)."""
+    at = None if where is None else positions(rows, where)
+    total = rows.height if at is None else at.len()
     if total == 0:
         st.info(f"No {label} here.")
         return
@@ -101,7 +126,7 @@ def show_examples(
     tokens = c3.toggle("Show tokens", key=f"{key}_tokens", help=f"Split into {settings.tokenizer} tokens")
     mode = {"tokens": tokens, "tokenizer": settings.tokenizer, "markers": markers, "visible": visible,
             "fixed": fixed, "masked": masked}
-    picked = rows.sample(min(int(n), total), seed=int(seed), shuffle=True) if total > n else rows
+    picked = sample(rows, int(n), int(seed), at)
     st.caption(f"{picked.height} of {total:,} {label}, sampled at random (seed {seed}).")
     corpus = state.corpus()
     for (source, path), group in picked.group_by(["source", "path"], maintain_order=True):

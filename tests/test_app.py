@@ -60,6 +60,23 @@ def test_overview_shows_sources_fields_and_malformed_counts(corpus):
     assert any("1 malformed records" in e.label for e in at.expander)
 
 
+def test_examples_where_pick_the_rows_the_filtered_frame_would_give():
+    import polars as pl
+
+    from dashboard.examples import positions, sample
+
+    docs = pl.DataFrame({"source": ["a", "b"] * 500, "row": range(1000), "x": [None, *range(999)]})
+    where = (pl.col("source") == "a") & (pl.col("x") % 3 == 0)
+    rows = docs.filter(where)
+    at = positions(docs, where)
+    assert at.len() == rows.height
+    assert positions(docs, (docs["source"] == "a") & (docs["x"] % 3 == 0)).equals(at)  # a mask: nulls are false
+    for n, seed in ((5, 0), (5, 1), (50, 9), (10_000, 0)):
+        expected = rows.sample(n, seed=seed, shuffle=True) if rows.height > n else rows
+        assert sample(docs, n, seed, at).equals(expected)
+        assert sample(rows, n, seed).equals(expected)
+
+
 def test_overview_examples_show_document_text_as_code(corpus):
     at = run_app()
     texts = [c.value for c in at.code]

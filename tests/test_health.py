@@ -261,6 +261,27 @@ def test_with_problem_returns_the_documents_behind_a_bar(two_sources):
     assert encoding_summary.with_problem(two_sources, "b", "U+FFFD").is_empty()
 
 
+def test_problem_table_is_one_row_per_source_and_problem(two_sources):
+    table = encoding_summary.problem_table(two_sources)
+    assert table.columns == ["source", "problem", "documents", "share"]
+    assert table.height == 2 * len(encoding_summary.PROBLEMS)
+    assert table.select("source", "problem").rows() == sorted(table.select("source", "problem").rows())
+
+
+def test_conditions_pick_the_documents_behind_a_cell(two_sources):
+    for source in ("a", "b"):
+        for problem in encoding_summary.PROBLEMS:
+            assert two_sources.filter(encoding_summary.problem_condition(source, problem)).equals(
+                encoding_summary.with_problem(two_sources, source, problem))
+    got = two_sources.filter(encoding_summary.marker_condition("a", "<|endoftext|>"))
+    assert (got["source"].to_list(), got["row"].to_list()) == (["a"], [3])
+
+
+def test_raises_table_per_source(two_sources):
+    table = encoding_summary.raises_table(two_sources)
+    assert table.rows() == [("a", 0.25, 1), ("b", 0.0, 0)]
+
+
 def test_script_mix_summary_per_source(two_sources):
     mix = encoding_summary.script_mix(two_sources)
     row = cell(mix, source="a", script="Latin")

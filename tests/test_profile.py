@@ -500,3 +500,46 @@ def test_histogram_leaves_out_documents_without_the_figure(frame):
     hist = summary.histogram(frame, "response_tokens", bins=4, log=False)
     assert hist["source"].unique().to_list() == ["b"]
     assert hist["documents"].sum() == 2
+
+
+def test_summaries_of_some_sources_are_those_of_their_documents(frame):
+    only_b = frame.filter(pl.col("source") == "b")
+    for log in (True, False):
+        assert_frame_equal(summary.histogram(frame, "tokens", bins=5, log=log, sources=["b"]),
+                           summary.histogram(only_b, "tokens", bins=5, log=log))
+    assert_frame_equal(summary.chars_per_token(frame, sources=["b"]), summary.chars_per_token(only_b))
+    assert_frame_equal(summary.context_window_shares(frame, sources=["b"]), summary.context_window_shares(only_b))
+    assert summary.context_window_shares(frame, sources=[]).is_empty()
+    per = summary.tokens_per_source(frame, sources=["a", "b"]).sort("source")
+    assert per.rows() == [("a", 16, pytest.approx(52 / 16)), ("b", 7048, pytest.approx(24096 / 7048))]
+
+
+def test_histogram_as_float_bins_the_cast_column(frame):
+    as_float = frame.with_columns(pl.col("tokens").cast(pl.Float64))
+    assert_frame_equal(summary.histogram(frame, "tokens", bins=4, log=False, as_float=True),
+                       summary.histogram(as_float, "tokens", bins=4, log=False))
+
+
+def test_sft_summary_samples_the_sft_documents_and_takes_medians(frame):
+    docs = frame.with_columns(prompt_tokens=pl.col("tokens") // 2, chosen_tokens=pl.lit(None, pl.Int64),
+                              rejected_tokens=pl.lit(None, pl.Int64), turns=pl.lit(1))
+    sample, table = summary.sft_summary(docs)
+    assert sample.columns == ["source", "format", "path", "row", "tokens", "prompt_tokens", "response_tokens",
+                              "chosen_tokens", "rejected_tokens", "turns"]
+    assert sorted(sample["row"].to_list()) == [0, 1]  # the two chat documents
+    assert table.select("source", "format", "median_prompt", "median_response", "mean_turns").rows() == [
+        ("b", "chat", (2500 + 1024) / 2, 20.0, 1.0)]
+    assert summary.sft_summary(docs, sources=["a"])[0].is_empty()
+
+
+def test_range_condition_picks_what_in_range_does(frame):
+    assert frame.filter(summary.range_condition("tokens", 2, 10))["tokens"].to_list() == [2, 3]
+    assert frame.filter(summary.range_condition("tokens", None, None)).height == frame.height
+    assert_frame_equal(summary.in_range(frame, "tokens", 3, None), frame.filter(pl.col("tokens") >= 3))
+
+
+def test_pii_table_counts_documents_with_each_category():
+    docs = pl.DataFrame({"source": ["b", "a", "a"], "pii_email": [1, 0, 2], "pii_phone": [0, 0, 1],
+                         "pii_total": [1, 0, 3]})
+    table = summary.pii_table(docs, ["email", "phone"])
+    assert table.rows() == [("a", 1, 1, 0.5), ("b", 1, 0, 1.0)]

@@ -9,7 +9,9 @@ import polars as pl
 import pytest
 
 from analysis.quality import COLUMN_TYPES, measure
-from analysis.rules import ALL, ALL_RULES, drop_flags, drop_summary, dropped_by, load_presets, suggest, validate
+from analysis.rules import (
+    ALL, ALL_RULES, drop_flags, drop_summary, dropped_by, filter_view, flag, load_presets, suggest, validate,
+)
 
 PRESETS = load_presets()
 
@@ -182,6 +184,29 @@ def test_drop_summary_follows_the_switches():
     summary = drop_summary(docs, drop_flags(docs, [R1, R2], disabled={"code": {"r2"}}))
     code = summary.filter(pl.col("source") == "code").select("rule", "docs_dropped", "tokens_dropped").rows()
     assert code == [("r1", 1, 5), ("r2", 0, 0), (ALL_RULES, 1, 5)]
+
+
+def test_drop_summary_of_flags_in_another_order_joins_them_on_the_keys():
+    docs = two_sources()
+    flags = drop_flags(docs, [R1, R2])
+    shuffled = flags.sort("source", "row", descending=True)  # web then code, as in docs; rows reversed
+    assert drop_summary(docs, shuffled).equals(drop_summary(docs, flags))
+    assert drop_summary(docs, flags.filter(pl.col("source") == "code"))["tokens_dropped"].to_list() == [5, 12, 12]
+
+
+def test_filter_view_is_the_summary_and_overlap_of_one_filter():
+    docs = two_sources()
+    view = filter_view(docs, [R1, R2], {"code": ["r2"]})
+    flags = drop_flags(docs, [R1, R2], disabled={"code": {"r2"}})
+    assert view["summary"].equals(drop_summary(docs, flags))
+    assert all(view["overlap"][k].equals(v) for k, v in dropped_by(flags).items())
+
+
+def test_flag_picks_the_documents_a_rule_drops():
+    docs = two_sources()
+    flags = drop_flags(docs, [R1, R2], disabled={"code": {"r2"}})
+    for rule in (R1, R2):
+        assert docs.select(flag(rule, docs.schema, {"code": {"r2"}})).to_series().equals(flags[f"drop_{rule['rule']}"])
 
 
 def test_dropped_by_counts_alone_together_and_by_number_of_rules():

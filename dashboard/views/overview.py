@@ -7,12 +7,12 @@ import polars as pl
 import streamlit as st
 
 from analysis.summary import source_table
-from dashboard import state
+from dashboard import cache, state
 from dashboard.examples import md_escape, show_examples
 
 corpus = state.corpus()
 docs = corpus.docs
-table = source_table(docs, corpus.entries)
+table = cache.figure(corpus, source_table, corpus.entries)
 
 st.title("Overview")
 c = st.columns(4)
@@ -77,7 +77,7 @@ if bad or any(e.get("skipped_files") for e in corpus.entries.values()):
                 st.dataframe(pl.DataFrame(e["malformed_examples"]), hide_index=True, key=f"overview_malformed_{n}")
                 st.caption("The first records that were skipped, with their file line (JSON Lines) and record index.")
             if e.get("invalid_utf8_documents"):
-                show_examples(docs.filter((pl.col("source") == n) & (pl.col("invalid_utf8") > 0)), key=f"utf8_{n}", n=3)
+                show_examples(docs, key=f"utf8_{n}", n=3, where=(pl.col("source") == n) & (pl.col("invalid_utf8") > 0))
     for n, e in corpus.entries.items():
         if e.get("skipped_files"):
             skipped = ", ".join(e["skipped_files"][:5])
@@ -85,4 +85,4 @@ if bad or any(e.get("skipped_files") for e in corpus.entries.values()):
 
 st.subheader("Examples")
 pick = st.selectbox("Source", corpus.names, key="overview_examples_source")
-show_examples(docs.filter(pl.col("source") == pick), key="overview_examples")
+show_examples(docs, key="overview_examples", where=pl.col("source") == pick)

@@ -8,10 +8,10 @@ import streamlit as st
 
 from analysis import filter_settings
 from analysis.pii import CATEGORIES
-from analysis.rules import ALL_RULES, drop_flags, drop_summary, dropped_by, load_presets, suggest
-from analysis.summary import histogram
+from analysis.rules import ALL_RULES, filter_view, flag, load_presets, suggest
+from analysis.summary import histogram, pii_table
 from analysis.workspace import Workspace
-from dashboard import state
+from dashboard import cache, state
 from dashboard.examples import show_examples
 
 corpus = state.corpus()
@@ -52,8 +52,8 @@ with st.expander("Switch rules off per source (code fails most prose rules, and 
         config["disabled"][source] = off
 
 rules = filter_settings.active_rules(config)
-flags = drop_flags(docs, rules, filter_settings.disabled_sets(config))
-summary = drop_summary(docs, flags)
+view = cache.figure(corpus, filter_view, rules, config.get("disabled", {}))
+summary, overlap = view["summary"], view["overlap"]
 
 st.subheader("What the filter drops")
 fig = px.bar(summary.filter(pl.col("rule") != ALL_RULES).to_pandas(), x="rule", y="docs_share", color="source",
@@ -66,7 +66,6 @@ st.dataframe(summary.filter(pl.col("rule") == ALL_RULES).drop("rule"), hide_inde
                             for c in summary.columns if "share" in c})
 st.caption("Dropped by: the documents each rule drops, and those it alone drops; how many rules drop each "
            "document; the pairs of rules that drop the same documents.")
-overlap = dropped_by(flags)
 d1, d2, d3 = st.columns([2, 1, 2])
 d1.dataframe(overlap["rules"], hide_index=True, key="quality_dropped_rules")
 d2.dataframe(overlap["counts"], hide_index=True, key="quality_dropped_counts")
@@ -80,17 +79,16 @@ if clicked[0]:
     rule = e1.selectbox("Documents dropped by", rule_names, index=rule_names.index(clicked[0]) if clicked[0] in rule_names else 0,
                         key=f"quality_ex_rule_{clicked}")
     source = e2.selectbox("in", corpus.names, index=corpus.names.index(clicked[1]), key=f"quality_ex_src_{clicked}")
-    column = next(r["column"] for r in rules if r["rule"] == rule)
-    hit = flags.filter((pl.col("source") == source) & pl.col(f"drop_{rule}")).select("source", "path", "row")
-    rows = docs.join(hit, on=["source", "path", "row"], how="semi")
-    show_examples(rows, key="quality_examples", figure=column, masked=not reveal)
+    picked = next(r for r in rules if r["rule"] == rule)
+    show_examples(docs, key="quality_examples", figure=picked["column"], masked=not reveal,
+                  where=(pl.col("source") == source) & flag(picked, docs.schema, filter_settings.disabled_sets(config)))
 
 st.subheader("Signals")
 numeric = [c for c in docs.columns if c in {r["column"] for r in config["rules"]} and docs.schema[c].is_numeric()]
 s1, s2 = st.columns([2, 1])
 signal = s1.selectbox("Signal", numeric, key="quality_signal")
 log_x = s2.toggle("Log x", value=False, key="quality_log")
-hist = histogram(docs.with_columns(pl.col(signal).cast(pl.Float64)), signal, bins=50, log=log_x)
+hist = cache.figure(corpus, histogram, signal, bins=50, log=log_x, as_float=True)
 fig = px.line(hist.to_pandas(), x="low", y="share", color="source", line_shape="hv", markers=True, log_x=log_x,
               labels={"low": signal, "share": "share of the source's documents"}, title=f"{signal} per document")
 for r in config["rules"]:
@@ -98,7 +96,7 @@ for r in config["rules"]:
         fig.add_vline(x=r["value"], line_dash="dash", line_color="red", annotation_text=f"{r['rule']} {r['op']} {r['value']}")
 fig.update_layout(height=380, margin=dict(t=50, b=10))
 st.plotly_chart(fig, key="quality_hist")
-cuts = suggest(docs, signal)
+cuts = cache.figure(corpus, suggest, signal)
 st.caption("Suggested thresholds: percentile cut-offs of this signal, per source.")
 st.dataframe(cuts, hide_index=True, key="quality_suggest")
 targets = [r for r in config["rules"] if r["column"] == signal]
@@ -116,14 +114,11 @@ if targets:
         st.rerun()
 
 st.subheader("PII and secrets")
-pii = docs.group_by("source").agg(
-    *[(pl.col(f"pii_{c}") > 0).sum().alias(c) for c in CATEGORIES],
-    (pl.col("pii_total") > 0).mean().alias("share_with_any"),
-).sort("source")
+pii = cache.figure(corpus, pii_table, list(CATEGORIES))
 st.dataframe(pii, hide_index=True, key="quality_pii",
              column_config={"share_with_any": st.column_config.NumberColumn("share with any", format="percent")})
 q1, q2 = st.columns(2)
 category = q1.selectbox("Category", CATEGORIES, key="quality_pii_cat")
 pii_source = q2.selectbox("Source", corpus.names, key="quality_pii_src")
-show_examples(docs.filter((pl.col("source") == pii_source) & (pl.col(f"pii_{category}") > 0)),
-              key="quality_pii_examples", figure=f"pii_{category}", masked=not reveal)
+show_examples(docs, key="quality_pii_examples", figure=f"pii_{category}", masked=not reveal,
+              where=(pl.col("source") == pii_source) & (pl.col(f"pii_{category}") > 0))

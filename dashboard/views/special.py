@@ -6,15 +6,14 @@ import html
 
 import plotly.express as px
 import plotly.graph_objects as go
-import polars as pl
 import streamlit as st
 
 from analysis.encoding_summary import (
-    PROBLEMS, has_signals, marker_counts, problem_table, script_mix, with_marker, with_problem,
+    PROBLEMS, has_signals, marker_condition, marker_counts, problem_condition, problem_table, raises_table, script_mix,
 )
 from analysis.specials import marker_list
 from analysis.tokenizer import load
-from dashboard import state
+from dashboard import cache, state
 from dashboard.examples import show_examples
 
 corpus = state.corpus()
@@ -31,7 +30,7 @@ st.caption(
     "markers added in the sidebar. A tokenizer special in raw text makes tiktoken's default `encode()` raise, "
     "or becomes a control token in training."
 )
-counts = marker_counts(docs)
+counts = cache.figure(corpus, marker_counts)
 if counts.is_empty():
     st.success("No marker occurs in any document.")
 else:
@@ -55,17 +54,17 @@ else:
     pick = st.selectbox("Examples of", options, index=options.index(default) if default in options else 0,
                         format_func=lambda o: f"{o[1]} in {o[0]}", key=f"special_pick_{default}")
     tok = load(settings.tokenizer)
-    show_examples(with_marker(docs, *pick), key="special_examples",
+    show_examples(docs, key="special_examples", where=marker_condition(*pick),
                   markers=marker_list([*tok.specials, *tok.added], tuple(settings.markers)))
 
 st.subheader("Would raise in encode()")
-raises = docs.group_by("source").agg(pl.col("raises_in_encode").mean().alias("share"), pl.col("raises_in_encode").sum().alias("documents")).sort("source")
+raises = cache.figure(corpus, raises_table)
 fig = px.bar(raises.to_pandas(), x="source", y="share", text="documents", title="Share of documents with a tokenizer special token in the text")
 fig.update_layout(height=320, margin=dict(t=50, b=10), yaxis_tickformat=".1%")
 st.plotly_chart(fig, key="special_raises")
 
 st.subheader("Encoding health")
-table = problem_table(docs)
+table = cache.figure(corpus, problem_table)
 fig = px.bar(table.to_pandas(), x="problem", y="documents", color="source", barmode="group", custom_data=["source"],
              category_orders={"problem": list(PROBLEMS)}, title="Documents with each problem, per source")
 fig.update_layout(height=380, margin=dict(t=50, b=10))
@@ -77,11 +76,11 @@ clicked = (points[0]["x"], points[0]["customdata"][0]) if points else ("mojibake
 c1, c2 = st.columns(2)
 problem = c1.selectbox("Problem", list(PROBLEMS), index=list(PROBLEMS).index(clicked[0]), key=f"health_problem_{clicked}")
 source = c2.selectbox("Source", corpus.names, index=corpus.names.index(clicked[1]), key=f"health_source_{clicked}")
-show_examples(with_problem(docs, source, problem), key="health_examples", visible=problem not in ("mojibake",),
-              fixed=problem == "mojibake")
+show_examples(docs, key="health_examples", where=problem_condition(source, problem),
+              visible=problem not in ("mojibake",), fixed=problem == "mojibake")
 
 st.subheader("Scripts")
-mix = script_mix(docs)
+mix = cache.figure(corpus, script_mix)
 fig = px.bar(mix.to_pandas(), x="source", y="share", color="script", title="Dominant script of each document")
 fig.update_layout(height=340, margin=dict(t=50, b=10), yaxis_tickformat=".0%")
 st.plotly_chart(fig, key="scripts_bar")

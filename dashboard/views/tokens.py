@@ -8,7 +8,9 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from analysis.summary import CONTEXT_WINDOWS, chars_per_token, context_window_shares, histogram, in_range, sft_parts
+from analysis.summary import (
+    CONTEXT_WINDOWS, chars_per_token, context_window_shares, histogram, range_condition, sft_summary, tokens_per_source,
+)
 from dashboard import cache, state
 from dashboard.examples import show_examples
 
@@ -23,12 +25,11 @@ sources = c1.multiselect("Sources", corpus.names, default=corpus.names, key="tok
 column = c2.selectbox("Measure", ["tokens", "chars", "words", "bytes", "lines"], key="tokens_measure")
 log_x = c3.toggle("Log x", value=True, key="tokens_log")
 facet = c4.toggle("One panel per source", value=False, key="tokens_facet")
-docs = corpus.docs.filter(pl.col("source").is_in(sources))
-if docs.is_empty():
+hist = cache.figure(corpus, histogram, column, bins=60, log=log_x, sources=sources)
+if hist.is_empty():
     st.info("Pick at least one source.")
     st.stop()
 
-hist = histogram(docs, column, bins=60, log=log_x)
 fig = px.line(
     hist.to_pandas(), x="low", y="share", color="source", line_shape="hv", markers=True,
     facet_row="source" if facet else None, log_x=log_x, custom_data=["source", "low", "high", "documents"],
@@ -44,7 +45,7 @@ if points:
     st.session_state[state.HIST_SELECTION] = (src, column, low, high)
 
 st.subheader("Chars per token")
-cpt = chars_per_token(docs)
+cpt = cache.figure(corpus, chars_per_token, sources=sources)
 left, right = st.columns([2, 1])
 fig = px.bar(cpt.to_pandas(), x="source", y="chars_per_token", text_auto=".2f", title="Characters per token (corpus level)")
 fig.update_layout(height=320, margin=dict(t=50, b=10))
@@ -52,7 +53,7 @@ left.plotly_chart(fig, key="tokens_cpt")
 right.dataframe(cpt, hide_index=True, key="tokens_cpt_table")
 
 st.subheader("Longer than common context windows")
-windows = context_window_shares(docs)
+windows = cache.figure(corpus, context_window_shares, sources=sources)
 st.dataframe(
     windows, hide_index=True, key="tokens_windows",
     column_config={c: st.column_config.NumberColumn(c.replace("_", " "), format="percent") for c in windows.columns if c != "source"},
@@ -65,10 +66,9 @@ fig = px.bar(long.to_pandas(), x="window", y="share", color="source", barmode="g
 fig.update_layout(height=320, margin=dict(t=50, b=10), yaxis_tickformat=".1%")
 st.plotly_chart(fig, key="tokens_windows_bar")
 
-parts = sft_parts(docs)
-if not parts.is_empty():
+sample, summary = cache.figure(corpus, sft_summary, sources=sources)
+if not sample.is_empty():
     st.subheader("Prompt vs response (SFT sources)")
-    sample = parts.sample(min(parts.height, 5000), seed=0)
     pairs = [
         ("prompt_tokens", "response_tokens", "Prompt tokens vs response tokens (one point per document)"),
         ("chosen_tokens", "rejected_tokens", "Chosen vs rejected tokens (preference pairs)"),
@@ -79,13 +79,6 @@ if not parts.is_empty():
             fig = px.scatter(points.to_pandas(), x=x, y=y, color="source", opacity=0.5, log_x=True, log_y=True, title=title)
             fig.update_layout(height=400, margin=dict(t=50, b=10))
             st.plotly_chart(fig, key=f"tokens_scatter_{y}")
-    summary = parts.group_by("source", "format").agg(
-        pl.col("prompt_tokens").median().alias("median_prompt"),
-        pl.col("response_tokens").median().alias("median_response"),
-        pl.col("chosen_tokens").median().alias("median_chosen"),
-        pl.col("rejected_tokens").median().alias("median_rejected"),
-        pl.col("turns").mean().alias("mean_turns"),
-    ).sort("source")
     st.dataframe(summary, hide_index=True, key="tokens_sft_table")
 
 st.subheader("Most frequent tokens")
@@ -126,8 +119,7 @@ for name in st.session_state.get(state.COMPARE, []):
     for error in other.errors[:1]:
         st.error(error)
     if not other.docs.is_empty():
-        per = other.docs.filter(pl.col("source").is_in(sources)).group_by("source").agg(
-            pl.col("tokens").sum(), (pl.col("chars").sum() / pl.col("tokens").sum()).alias("chars_per_token"))
+        per = cache.figure(other, tokens_per_source, sources=sources)
         rows.append(per.with_columns(pl.lit(name).alias("tokenizer")))
 if rows:
     compared = pl.concat(rows).sort("source", "tokenizer")
@@ -147,4 +139,5 @@ src = e1.selectbox("Source", sources, index=sources.index(src0), key=f"tokens_ex
 measure = e2.selectbox("Measure", ["tokens", "chars", "words", "bytes", "lines"], index=["tokens", "chars", "words", "bytes", "lines"].index(col0), key=f"tokens_ex_col_{col0}")
 low = e3.number_input("From (inclusive)", 0.0, value=float(low0), key=f"tokens_ex_low_{low0}")
 high = e4.number_input("To (exclusive, 0 = no limit)", 0.0, value=float(high0 or 0), key=f"tokens_ex_high_{high0}")
-show_examples(in_range(docs.filter(pl.col("source") == src), measure, low, high or None), key="tokens_examples")
+show_examples(corpus.docs, key="tokens_examples",
+              where=(pl.col("source") == src) & range_condition(measure, low, high or None))
