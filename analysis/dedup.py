@@ -4,17 +4,19 @@ The per-source work (hashes, signatures, embeddings) is cached elsewhere (`sketc
 `embed.py`); this module is the global step, fast enough to rerun on every change of
 threshold or keep policy:
 - `assemble(parts)` lines up the documents of every source in corpus order (sources as
-  given, then files, then rows), with their tokens from the profile;
+  given, then files, then rows), with their tokens from the profile (taken as they are
+  when the sketches hold the profile's documents in its order, else joined on path, row);
 - `find(corpus, ...)` groups them by each method (`groups.py`): exact (equal normalised-text
   hashes), near (MinHash pairs verified at the Jaccard threshold, `minhash.py`) and semantic
   (embedding pairs at the cosine threshold, `neighbors.py`), chooses the kept document of
   every group, and marks `is_duplicate_to_drop`: a document some method would remove;
 - `duplicates(result)` is the `duplicates.parquet` contract (`source, path, row, method,
   group, keep`), one row per document in a group of two or more;
-- `rates`, `overlap` and `sweep` are the page's figures: removable documents and tokens per
-  source and method, the source x source matrix of shared groups, and the near-duplicate
-  rate across thresholds (candidates computed once, at the lowest threshold, and verified
-  at each).
+- `removable`, `rates`, `overlap`, `largest` and `sweep` are the page's figures (the
+  dashboard caches each per result): the removable documents, tokens and groups; the
+  same per source and method; the source x source matrix of shared groups; the largest
+  groups; and the near-duplicate rate across thresholds (candidates computed once, at the
+  lowest threshold, and verified at each).
 """
 
 from __future__ import annotations
@@ -48,8 +50,12 @@ def assemble(parts: list[tuple[str, pl.DataFrame, object]], signatures: bool = T
     for name, profile_docs, sk in parts:
         ids = sk.ids.with_columns(pl.lit(name).alias("source"))
         tokens = profile_docs.select("path", "row", "tokens")
-        frames.append(ids.join(tokens, on=["path", "row"], how="left", maintain_order="left")
-                      .select("source", "path", "row", pl.col("tokens").fill_null(0)))
+        if ids.height == tokens.height and ids.select("path", "row").equals(tokens.select("path", "row")):
+            ids = ids.with_columns(tokens["tokens"])  # the same documents in the same order: no join
+        else:  # join only the profile rows whose row number the sketches hold
+            tokens = tokens.filter(pl.col("row").is_in(ids["row"].cast(tokens.schema["row"], strict=False).unique().implode()))
+            ids = ids.join(tokens, on=["path", "row"], how="left", maintain_order="left")
+        frames.append(ids.select("source", "path", "row", pl.col("tokens").fill_null(0)))
         exact.append(np.asarray(sk.exact))
         if signatures:
             sigs.append(np.asarray(sk.minhash))
@@ -116,6 +122,15 @@ def duplicates(result: pl.DataFrame) -> pl.DataFrame:
     ]
     schema = {"source": pl.String, "path": pl.String, "row": pl.Int64, "method": pl.String, "group": pl.Int64, "keep": pl.Boolean}
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def removable(result: pl.DataFrame, methods) -> dict:
+    """The page's headline: documents and tokens in all, those dropping duplicates removes,
+    and the groups of the `methods`."""
+    dropped = result.filter(pl.col("is_duplicate_to_drop"))
+    return {"documents": result.height, "tokens": int(result["tokens"].sum()), "removable": dropped.height,
+            "removable_tokens": dropped["tokens"].sum(),
+            "groups": sum(result[f"{m}_group"].n_unique() - 1 for m in methods)}
 
 
 def rates(result: pl.DataFrame) -> pl.DataFrame:

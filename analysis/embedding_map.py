@@ -15,7 +15,8 @@
    sampled texts, read back by identity;
 5. the outliers: the documents farthest from their nearest neighbours (`neighbors.outliers`).
 The cache key is the sources' fingerprints and plans, the model, the sample and the seed.
-A cached map re-opens by reading one Parquet file and two JSON files.
+A cached map re-opens by reading one Parquet file and two JSON files; finding it needs only
+the documents per source (`source_sizes`, `allocate`), not the sample.
 """
 
 from __future__ import annotations
@@ -84,6 +85,12 @@ def sample(parts: list[Part], cap: int | None = DEFAULT_SAMPLE, minimum: int = M
         picked = docs if k >= docs.height else docs.sample(k, seed=seed).sort("order")
         frames.append(picked.select(pl.lit(p.name).alias("source"), "path", "row"))
     return pl.concat(frames) if frames else pl.DataFrame(schema={"source": pl.String, "path": pl.String, "row": pl.Int64})
+
+
+def source_sizes(docs: pl.DataFrame) -> dict[str, int]:
+    """Documents per source of a profile frame: with `allocate`, the sample's size without
+    the sample itself (which model "auto" means, and so the map's cache key)."""
+    return dict(docs.group_by("source").len().iter_rows()) if "source" in docs.columns else {}
 
 
 def choose_model(model: str, documents: int) -> str:

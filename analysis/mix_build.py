@@ -4,7 +4,9 @@ weights and tags the team sets. What the Data mix page edits and saves.
 - `drop_masks(docs, ...)` lines up, per document, what each filter would drop:
   `drop_exact`, `drop_near` (from `dedup.find`: not the kept document of its group),
   `drop_quality` (the saved quality filter's `dropped`, `rules.drop_flags`) and
-  `drop_review` (the latest review decision is "drop"). A missing verdict keeps.
+  `drop_review` (the latest review decision is "drop"). A missing verdict keeps. Each
+  frame is lined up with `sets.aligned` (no join on the string keys when it holds the
+  same documents in the same order, as `drop_flags` on the same profile does).
 - `SourceChoice`: per source, its weight, tags, and which filters apply (duplicate methods,
   quality rules, review drops).
 - `build(docs, choices, ...)` gives the `Mix` and, per source, the tokens before and after
@@ -22,6 +24,7 @@ import polars as pl
 
 from .mix import Mix, MixSource, plan
 from .mix_figures import filtered_tokens
+from .sets import aligned
 
 KEYS = ["source", "path", "row"]
 DEDUP_METHODS = ("exact", "near")
@@ -48,7 +51,9 @@ def drop_masks(docs: pl.DataFrame, dedup: pl.DataFrame | None = None, quality: p
             continue
         have = {c: e for c, e in cols.items() if all(n in frame.columns for n in e.meta.root_names())}
         picked = frame.select(*KEYS, *[e.alias(c) for c, e in have.items()])
-        out = out.join(picked, on=KEYS, how="left", maintain_order="left").with_columns(
+        got = aligned(out, picked, list(have))
+        out = (out.join(picked, on=KEYS, how="left", maintain_order="left") if got is None
+               else out.with_columns(got.get_columns())).with_columns(
             *[pl.col(c).fill_null(False) for c in have], *[pl.lit(False).alias(c) for c in cols if c not in have])
     return out
 
@@ -58,6 +63,7 @@ def build(masks: pl.DataFrame, choices: dict[str, SourceChoice], name: str, targ
           ) -> tuple[Mix, dict[str, dict[str, int]]]:
     """The mix of the sources in `choices` (in that order), and each one's filtered tokens."""
     sources, filtered = [], {}
+    masks = masks.select(c for c in masks.columns if c in ("source", "tokens") or c.startswith("drop_"))  # no copies of paths
     for source, choice in choices.items():
         docs = masks.filter(pl.col("source") == source)
         if docs.is_empty():

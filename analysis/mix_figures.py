@@ -17,6 +17,7 @@ estimates how the taken tokens pack into training sequences.
   sum(max(0, tokens - L)) over the source's documents (the profile's `tokens` column),
   scaled by the share of the source taken, taken / its documents' tokens (its epochs).
   The same scale gives the documents taken, the number of unpacked sequences.
+  `tokens_by_source` splits a profile's `tokens` by source, once (the dashboard caches it).
 """
 
 from __future__ import annotations
@@ -76,6 +77,12 @@ def source_from_docs(name: str, docs: pl.DataFrame, weight: float, dedup_drop=No
     tokens = _tokens(docs)
     kept = ~_steps(docs, dedup_drop, quality_drop, review_drop)[-1]
     return MixSource(name, weight, int(tokens.filter(kept).sum()), int(kept.sum()), int(tokens.sum()), **fields)
+
+
+def tokens_by_source(docs: pl.DataFrame) -> dict[str, pl.Series]:
+    """Each source's `tokens` column (what `packing` takes), split once from the profile."""
+    parts = docs.select("source", "tokens").partition_by("source", as_dict=True, include_key=False)
+    return {name: frame.to_series() for (name,), frame in parts.items()}
 
 
 def packing(docs_tokens: dict, mix: Mix, context: int | None = None) -> dict:

@@ -4,6 +4,17 @@ later review.
 A set is `sets/<name>.parquet` in the workspace, with the documents' identity (`source`,
 `path`, `row`) and, in the file's metadata, when it was saved, from where, and a note. Names
 are short and safe as file names; saving under an existing name replaces that set.
+
+Two helpers line frames up by that identity without hashing every string key of a
+10M-document profile:
+- `lookup(keys, frame)` is `keys` left-joined with `frame` (order of `keys` kept), joining
+  only the rows of `frame` whose `row` number occurs in `keys`: a gather on an integer
+  column, then a join of a few thousand rows;
+- `aligned(docs, frame, columns)` gives `frame`'s `columns` lined up with the rows of
+  `docs` (null where `frame` lacks the document): taken as they are when both hold the
+  same documents in the same order (the usual case: both come from the same profile),
+  else joined on the keys only, and for a small `frame` only on the candidate rows. None
+  when `frame` holds a document twice (a plain join would then add rows; the caller joins).
 """
 
 from __future__ import annotations
@@ -25,6 +36,31 @@ def _file(workspace: Workspace, name: str) -> Path:
     if not NAME.match(name or "") or name.endswith("."):
         raise ValueError(f"set name {name!r}: use letters, digits, spaces, '_', '-' or '.', at most 80 characters")
     return workspace.root / "sets" / f"{name}.parquet"
+
+
+def lookup(keys: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """`keys.join(frame, on=(source, path, row), how="left", maintain_order="left")`, fast
+    when `keys` is small and `frame` large."""
+    wanted = frame["row"].is_in(keys["row"].cast(frame.schema["row"], strict=False).unique().implode()).arg_true()
+    return keys.join(frame[wanted], on=list(COLUMNS), how="left", maintain_order="left")
+
+
+def aligned(docs: pl.DataFrame, frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame | None:
+    """`frame`'s `columns`, one row per row of `docs` (matched on source, path, row)."""
+    n = docs.height
+    if frame.height == n and frame.select(COLUMNS).equals(docs.select(COLUMNS)):
+        return frame.select(columns)
+    keys = list(COLUMNS)
+    if frame.height * 4 > n:  # most documents: one join of the keys (a document twice adds rows)
+        got = docs.select(keys).join(frame.select(*keys, *columns), on=keys, how="left", maintain_order="left")
+        return got.select(columns) if got.height == n else None
+    if frame.select(keys).is_duplicated().any():
+        return None
+    at = docs["row"].is_in(frame["row"].cast(docs.schema["row"], strict=False).unique().implode()).arg_true()
+    hit = (docs.select(keys)[at].with_columns(pl.Series("_at", at))
+           .join(frame.select(*keys, *columns), on=keys, how="inner"))
+    return pl.DataFrame([pl.repeat(None, n, dtype=frame.schema[c], eager=True).alias(c).scatter(hit["_at"], hit[c])
+                         for c in columns])
 
 
 def save(workspace: Workspace, name: str, docs: pl.DataFrame, origin: str = "", note: str = "") -> Path:

@@ -5,6 +5,14 @@
   in memory with `st.cache_resource`, keyed by the workspace cache keys, so reruns and
   other sessions share them. The frames are read-only by convention (polars is immutable).
 - Fetched example documents are cached with `st.cache_data` by (path, rows, plan).
+- What a page derives from the 10M-row profile is kept per profile (`Corpus.key`) and its
+  other inputs, so a rerun does no work on the whole frame: `figure` (any aggregate), the
+  duplicate groups' figures (`dedup_figure`), the map's points with the profile's columns,
+  the profile with `is_duplicate_to_drop` (Browse: built with `with_columns`, so it shares
+  the profile's columns), the Browse page shown (per view), the mix's drop masks (per
+  quality filter and review version) and the mixes built from them.
+  Frames are lined up by identity with `analysis.sets.aligned` / `lookup`, never by a hash
+  join of every document's (source, path, row).
 """
 
 from __future__ import annotations
@@ -132,7 +140,7 @@ def dedup_parts(corpus: Corpus, workspace: str, txt_lines: bool) -> list[str]:
     for name, entry in corpus.entries.items():
         source, plan = resolve(entry["spec"]), Plan(**entry["plan"])
         folder = ws.cache_dir("sketches", sketch.key(source, plan, txt_lines))
-        if sketch.load(folder) is None:
+        if not (folder / "lines.parquet").exists():  # what `sketch.load` checks, without reading the sketches
             bar = st.progress(0.0, text=f"Finding duplicates in {name}…")
             sketch.sketch_source(source, plan, ws, txt_lines=txt_lines, progress=lambda f, m: bar.progress(f, text=m))
             bar.empty()
@@ -170,6 +178,18 @@ def dedup_result(profiles: tuple[str, ...], sketches: tuple[str, ...], model: st
     result = dedup.find(c, methods, threshold, semantic_threshold, policy)
     sweep = dedup.sweep(c, policy=policy) if "near" in methods else None
     return result, sweep
+
+
+def dedup_figure(args: tuple, fn, *more):
+    """`fn(result, *more)` for the duplicate groups of `dedup_result(*args)` (a module-level
+    function of `analysis/`, plain-value `more`), computed once per groups and arguments."""
+    return _dedup_figure(tuple(args), f"{fn.__module__}.{fn.__qualname__}", json.dumps(more), fn, more)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _dedup_figure(args: tuple, name: str, key: str, _fn, _more):
+    result, _ = dedup_result(*args)
+    return _fn(result, *_more)
 
 
 @st.cache_data(show_spinner="Finding boilerplate lines…", max_entries=8)
@@ -221,31 +241,51 @@ def contamination_found(sources, benchmarks: list[str], n: int, workspace: str, 
     return _found(sources, tuple(benchmarks), tuple(_stamp(b) for b in benchmarks), n, workspace, txt_lines)
 
 
-def map_parts(corpus: Corpus):
-    """The embedding map's view of the open sources."""
+def map_parts(corpus: Corpus, docs: bool = True):
+    """The embedding map's view of the open sources (`docs=False`: without their documents,
+    which is all the map's cache key needs)."""
     from analysis.embedding_map import Part
     from analysis.formats import Plan
 
+    ids = corpus.docs.select("source", "path", "row") if docs else None  # filter 3 columns, not all of them
     return [Part(name, resolve(entry["spec"]), Plan(**entry["plan"]),
-                 corpus.docs.filter(pl.col("source") == name).select("path", "row"))
+                 ids.filter(pl.col("source") == name).select("path", "row") if docs else pl.DataFrame())
             for name, entry in corpus.entries.items()]
 
 
-def draw_map(corpus: Corpus, workspace: str, model: str, cap: int | None, txt_lines: bool):
-    """The corpus map: from the workspace when drawn before, else drawn now with a progress bar."""
+def _map_folder(corpus: Corpus, workspace: str, model: str, cap: int | None, txt_lines: bool) -> tuple[Path, str, int]:
+    """(the map's cache folder, the model, the sampled documents), from the documents per
+    source: no sample drawn, no 10M-row frame filtered."""
     from analysis import embedding_map as em
 
-    parts = map_parts(corpus)
-    ws = Workspace(workspace)
-    rows = em.sample(parts, cap)
-    chosen = em.choose_model(model, rows.height)
-    folder = ws.cache_dir("maps", em.map_key(parts, chosen, cap, em.MIN_PER_SOURCE, em.SEED, None, txt_lines))
-    if (folder / "meta.json").exists():
-        return _open_map(str(folder))
-    bar = st.progress(0.0, text=f"Drawing the map of {rows.height:,} documents with {chosen}…")
-    em.build(parts, chosen, cap, ws, txt_lines=txt_lines, progress=lambda f, m: bar.progress(min(1.0, f), text=m))
-    bar.empty()
-    return _open_map(str(folder))
+    parts = map_parts(corpus, docs=False)
+    sizes = figure(corpus, em.source_sizes)
+    n = sum(em.allocate({p.name: sizes.get(p.name, 0) for p in parts}, cap, em.MIN_PER_SOURCE).values())
+    chosen = em.choose_model(model, n)
+    key = em.map_key(parts, chosen, cap, em.MIN_PER_SOURCE, em.SEED, None, txt_lines)
+    return Workspace(workspace).cache_dir("maps", key), chosen, n
+
+
+def draw_map(corpus: Corpus, workspace: str, model: str, cap: int | None, txt_lines: bool):
+    """The corpus map (from the workspace when drawn before, else drawn now with a progress
+    bar) and its points joined with the profile's columns (row index `i`), kept per map."""
+    from analysis import embedding_map as em
+
+    folder, chosen, n = _map_folder(corpus, workspace, model, cap, txt_lines)
+    if not (folder / "meta.json").exists():
+        bar = st.progress(0.0, text=f"Drawing the map of {n:,} documents with {chosen}…")
+        em.build(map_parts(corpus), chosen, cap, Workspace(workspace), txt_lines=txt_lines,
+                 progress=lambda f, m: bar.progress(min(1.0, f), text=m))
+        bar.empty()
+    result = _open_map(str(folder))
+    return result, _map_points(corpus.key, str(folder), corpus.docs, result.points)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _map_points(folders: tuple[str, ...], folder: str, _docs: pl.DataFrame, _points: pl.DataFrame) -> pl.DataFrame:
+    from analysis.sets import lookup
+
+    return lookup(_points.with_row_index("i"), _docs)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -302,13 +342,36 @@ def read_texts(stores: dict[str, str], rows: pl.DataFrame) -> pl.DataFrame:
     return textstore.read({k: Path(v) for k, v in stores.items()}, rows)
 
 
+def browse_view(corpus: Corpus, docs: pl.DataFrame, f, o, number: int, size: int, *, stores: dict[str, str],
+                version: int, **frames) -> tuple[pl.DataFrame, int]:
+    """`browse.view` of `docs` (the profile, maybe `with_duplicates`), kept per view: a rerun
+    that keeps the filters, order and page (a decision, a toggle) sorts nothing. The key
+    holds what the frames depend on: the text stores, the review version, and the content
+    of the cluster and selection frames (small)."""
+    from dataclasses import asdict
+
+    def content(frame):
+        return None if frame is None else (frame.height, int(frame.hash_rows(seed=0).sum()))
+
+    key = (corpus.key, tuple(docs.columns), json.dumps([asdict(f), asdict(o), number, size, corpus.names], sort_keys=True),
+           tuple(sorted(stores.items())) if frames.get("texts") is not None else None,
+           version if frames.get("decisions") is not None else None,
+           content(frames.get("clusters")), content(frames.get("selection")))
+    return _browse_view(key, docs, f, o, number, size, corpus.names, frames)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _browse_view(key: tuple, _docs, _f, _o, _number, _size, _sources, _frames):
+    from analysis import browse
+
+    return browse.view(_docs.lazy(), _f, _o, _number, _size, sources=_sources, **_frames)
+
+
 def current_map(corpus: Corpus, workspace: str, txt_lines: bool):
     """The map drawn with the page's default settings, if it has been drawn."""
     from analysis import embedding_map as em
 
-    parts = map_parts(corpus)
-    model = em.choose_model(em.AUTO, em.sample(parts, em.DEFAULT_SAMPLE).height)
-    folder = Workspace(workspace).cache_dir("maps", em.map_key(parts, model, em.DEFAULT_SAMPLE, em.MIN_PER_SOURCE, em.SEED, None, txt_lines))
+    folder, _, _ = _map_folder(corpus, workspace, em.AUTO, em.DEFAULT_SAMPLE, txt_lines)
     return _open_map(str(folder)) if (folder / "meta.json").exists() else None
 
 
@@ -372,22 +435,47 @@ def mix_store(workspace: str):
     return MixStore(Workspace(workspace))
 
 
-def mix_masks(corpus: Corpus, workspace: str, txt_lines: bool) -> pl.DataFrame:
+def mix_masks(corpus: Corpus, workspace: str, txt_lines: bool) -> tuple[pl.DataFrame, tuple]:
     """Per document, what each filter would drop: duplicates (exact, near at 0.8), the saved
-    quality filter, review "drop" decisions."""
+    quality filter, review "drop" decisions; and the key they are kept under (per profile,
+    sketches, quality filter and review version), for `mix_build`."""
+    from analysis import filter_settings
+
+    sketches = tuple(dedup_parts(corpus, workspace, txt_lines))
+    config = filter_settings.load(Workspace(workspace)) if "language" in corpus.docs.columns else None
+    key = (corpus.key, sketches, workspace, txt_lines, json.dumps(config, sort_keys=True), review_store(workspace).version())
+    return _mix_masks(*key, corpus.docs, config), key
+
+
+def mix_build(masks: pl.DataFrame, key: tuple, choices: dict, name: str, target_tokens: int, *args):
+    """`mix_build.build(masks, choices, name, target_tokens, *args)` (plain-value `args`),
+    kept per masks `key` and arguments; a copy, so the page may change what it gets."""
+    import copy
+    from dataclasses import asdict
+
+    blob = json.dumps([{n: asdict(c) for n, c in choices.items()}, name, target_tokens, args])
+    return copy.deepcopy(_mix_build(key, blob, masks, choices, name, target_tokens, args))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _mix_build(key: tuple, blob: str, _masks, _choices, _name, _target, _args):
+    from analysis.mix_build import build
+
+    return build(_masks, _choices, _name, _target, *_args)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _mix_masks(folders: tuple[str, ...], sketches: tuple[str, ...], workspace: str, txt_lines: bool, config_key: str,
+               version: int, _docs: pl.DataFrame, _config: dict | None) -> pl.DataFrame:
     from analysis import filter_settings
     from analysis.mix_build import drop_masks
     from analysis.rules import drop_flags
 
-    sketches = tuple(dedup_parts(corpus, workspace, txt_lines))
-    dups, _ = dedup_result(tuple(corpus.folders[n] for n in corpus.names), sketches, None, workspace, txt_lines,
-                           ("exact", "near"), 0.8, 0.95, "first")
+    dups, _ = dedup_result(folders, sketches, None, workspace, txt_lines, ("exact", "near"), 0.8, 0.95, "first")
     quality = None
-    if "language" in corpus.docs.columns:  # profiled with the quality signals
-        config = filter_settings.load(Workspace(workspace))
-        quality = drop_flags(corpus.docs, filter_settings.active_rules(config), filter_settings.disabled_sets(config))
-    store = review_store(workspace)
-    return drop_masks(corpus.docs, dups, quality, latest_decisions(workspace, store.version()))
+    if _config is not None:  # profiled with the quality signals
+        quality = drop_flags(_docs, filter_settings.active_rules(_config), filter_settings.disabled_sets(_config))
+    return drop_masks(_docs, dups, quality, latest_decisions(workspace, version))
 
 
 def report_html(corpus: Corpus, workspace: str, settings: Settings, mix_name: str | None) -> str:
@@ -403,7 +491,8 @@ def report_html(corpus: Corpus, workspace: str, settings: Settings, mix_name: st
 
 def with_duplicates(corpus: Corpus, workspace: str, txt_lines: bool) -> pl.DataFrame:
     """The corpus's documents, with `is_duplicate_to_drop` (exact and near, at 0.8) when every
-    source's duplicate sketches are cached; as they are otherwise (never sketched here)."""
+    source's duplicate sketches are cached; as they are otherwise (never sketched here). The
+    frame shares the profile's columns and is kept per profile and sketches."""
     from analysis import sketch
     from analysis.formats import Plan
 
@@ -413,7 +502,17 @@ def with_duplicates(corpus: Corpus, workspace: str, txt_lines: bool) -> pl.DataF
         if not (folder / "lines.parquet").exists():
             return corpus.docs
         folders.append(str(folder))
-    dups, _ = dedup_result(tuple(corpus.folders[n] for n in corpus.names), tuple(folders), None, workspace, txt_lines,
-                           ("exact", "near"), 0.8, 0.95, "first")
-    return corpus.docs.join(dups.select("source", "path", "row", "is_duplicate_to_drop"),
-                            on=["source", "path", "row"], how="left", maintain_order="left")
+    return _with_duplicates(corpus.key, tuple(folders), workspace, txt_lines, corpus.docs)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _with_duplicates(profiles: tuple[str, ...], sketches: tuple[str, ...], workspace: str, txt_lines: bool,
+                     _docs: pl.DataFrame) -> pl.DataFrame:
+    from analysis.sets import aligned
+
+    dups, _ = dedup_result(profiles, sketches, None, workspace, txt_lines, ("exact", "near"), 0.8, 0.95, "first")
+    flag = dups.select("source", "path", "row", "is_duplicate_to_drop")
+    got = None if "is_duplicate_to_drop" in _docs.columns else aligned(_docs, flag, ["is_duplicate_to_drop"])
+    if got is None:
+        return _docs.join(flag, on=["source", "path", "row"], how="left", maintain_order="left")
+    return _docs.with_columns(got.get_columns())  # shares the profile's columns: no copy

@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from analysis.contamination import DEFAULT_MIN_OVERLAP, DEFAULT_N, summary
+from analysis.sets import lookup
 from analysis.sources import SourceError
 from dashboard import cache, state
 from dashboard.examples import md_escape, show_examples
@@ -50,5 +51,5 @@ def section(corpus, workspace: str, settings) -> None:
     st.markdown(f"**{md_escape(pick[0])} item {pick[1]}**")
     st.code(b.items[b.rows.index(pick[1])], language=None, wrap_lines=True)
     rows = hits.filter((pl.col("benchmark") == pick[0]) & (pl.col("item") == pick[1]))
-    show_examples(rows.join(corpus.docs.select("source", "path", "row", "tokens", "chars"), on=["source", "path", "row"], how="left"),
+    show_examples(lookup(rows, corpus.docs.select("source", "path", "row", "tokens", "chars")),  # no 10M-row join
                   key="cont_examples", label="documents holding the item", figure="overlap")

@@ -774,3 +774,27 @@ def test_sample_sweep_removes_fewer_documents_as_the_threshold_rises(sample):
     assert at[0.8] >= (~result["keep_near"]).sum()
     assert at[1.0] >= (~result["keep_exact"]).sum()
     assert at[0.6] > at[1.0]  # the near copies (Jaccard 0.84-0.97) count only at lower thresholds
+
+
+def _fake_sketch(ids: pl.DataFrame):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(ids=ids, exact=np.arange(ids.height, dtype=np.uint64),
+                           minhash=np.zeros((ids.height, minhash.NUM_PERM), dtype=np.uint32))
+
+
+@pytest.mark.parametrize("profile_rows", [[0, 1, 2, 3], [3, 2, 1, 0], [0, 2, 5, 6, 7], [1]])
+def test_assemble_takes_the_profile_tokens_as_a_join_would(profile_rows):
+    ids = pl.DataFrame({"path": ["f"] * 4, "row": [0, 1, 2, 3]})
+    docs = pl.DataFrame({"path": ["f"] * len(profile_rows), "row": profile_rows,
+                         "tokens": [10 * r + 1 for r in profile_rows]})
+    expected = (ids.with_columns(pl.lit("s").alias("source")).join(docs, on=["path", "row"], how="left", maintain_order="left")
+                .select("source", "path", "row", pl.col("tokens").fill_null(0)))
+    assert dedup.assemble([("s", docs, _fake_sketch(ids))]).docs.equals(expected)
+
+
+def test_removable_counts_what_dropping_duplicates_removes():
+    result = pl.DataFrame({"tokens": [5, 7, 9, 11], "exact_group": [0, 0, None, None], "near_group": [0, 0, 1, None],
+                           "is_duplicate_to_drop": [False, True, False, True]})
+    assert dedup.removable(result, ["exact", "near"]) == {"documents": 4, "tokens": 32, "removable": 2,
+                                                          "removable_tokens": 18, "groups": 3}

@@ -158,3 +158,42 @@ def test_set_names_that_are_not_safe_file_names_are_refused(tmp_path, name):
 def test_a_set_without_identity_columns_is_refused(tmp_path):
     with pytest.raises(ValueError, match="missing path, row"):
         sets.save(Workspace(tmp_path), "ok", pl.DataFrame({"source": ["a"]}))
+
+
+def _identity_frames(seed: int = 1):
+    rng = random.Random(seed)
+    docs = pl.DataFrame({"source": ["a"] * 6 + ["b"] * 4, "path": ["p"] * 3 + ["q"] * 3 + ["r"] * 4,
+                         "row": [0, 1, 2, 0, 1, 2, 0, 1, 2, 3], "tokens": list(range(10))})
+    keys = [("b", "r", 3), ("a", "q", 1), ("zz", "p", 0), ("a", "p", 9), ("a", "p", 0)]
+    rng.shuffle(keys)
+    frame = pl.DataFrame(keys, schema=["source", "path", "row"], orient="row").with_columns(
+        pl.Series("flag", [rng.random() < 0.5 for _ in keys]))
+    return docs, frame
+
+
+def test_lookup_is_the_left_join_of_the_keys():
+    docs, frame = _identity_frames()
+    keys = frame.select("source", "path", "row").with_row_index("i")
+    assert sets.lookup(keys, docs).equals(keys.join(docs, on=["source", "path", "row"], how="left", maintain_order="left"))
+    assert sets.lookup(keys.clear(), docs).height == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_aligned_lines_a_frame_up_with_the_documents_as_a_join_would(seed):
+    docs, frame = _identity_frames(seed)
+    joined = docs.join(frame, on=["source", "path", "row"], how="left", maintain_order="left")
+    assert docs.with_columns(sets.aligned(docs, frame, ["flag"]).get_columns()).equals(joined)
+    same = docs.select("source", "path", "row", (pl.col("tokens") * 2).alias("twice"))  # same rows, same order
+    assert sets.aligned(docs, same, ["twice"]).equals(same.select("twice"))
+    assert sets.aligned(docs, frame.clear(), ["flag"])["flag"].null_count() == docs.height
+    twice = pl.concat([frame, frame.filter(pl.col("source") == "b")])
+    assert sets.aligned(docs, twice, ["flag"]) is None  # a document twice: the caller joins
+    small = pl.concat([docs.select("source", "path", "row", (pl.col("row") > 1).alias("flag"))] * 2)
+    assert sets.aligned(pl.concat([docs] * 10), small, ["flag"]) is None  # the same, for a frame of few documents
+
+
+def test_source_sizes_count_the_documents_of_each_source():
+    docs, _ = _identity_frames()
+    assert em.source_sizes(docs) == {"a": 6, "b": 4}
+    assert sum(em.allocate(em.source_sizes(docs), 5, 1).values()) == em.sample(
+        [em.Part(n, None, None, docs.filter(pl.col("source") == n)) for n in ("a", "b")], 5, 1).height

@@ -357,3 +357,11 @@ def test_source_from_docs_counts_what_every_filter_keeps_and_feeds_plan_and_pack
     kept = DOCS.filter(pl.Series([True, False, False, True]))["tokens"]
     # 2 epochs of [10, 40]: 25 tokens past 15 per pass
     assert F.packing({"s": kept}, mix)["truncated_tokens"] == 50
+
+
+def test_tokens_by_source_splits_the_tokens_column_once():
+    docs = pl.DataFrame({"source": ["a", "b", "a"], "tokens": [1, 2, 3], "path": ["x"] * 3})
+    split = F.tokens_by_source(docs)
+    assert set(split) == {"a", "b"}
+    assert split["a"].to_list() == [1, 3] and split["b"].to_list() == [2]
+    assert all(s.name == "tokens" for s in split.values())

@@ -66,3 +66,23 @@ def test_a_source_with_no_documents_or_an_unknown_method_is_refused(docs):
         mix_build.build(masks_of(docs), {"nope": SourceChoice()}, "m", 10)
     with pytest.raises(ValueError, match="duplicate method"):
         mix_build.build(masks_of(docs), {"web": SourceChoice(dedup=["fuzzy"])}, "m", 10)
+
+
+
+def _joined(docs, frame, cols):  # drop_masks as it was: a left join on (source, path, row)
+    return docs.select(*mix_build.KEYS, "tokens").join(frame.select(*mix_build.KEYS, *[e.alias(c) for c, e in cols.items()]),
+                                                       on=mix_build.KEYS, how="left", maintain_order="left")
+
+
+def test_drop_masks_are_the_same_whether_the_frames_line_up_or_not(docs):
+    dedup = docs.select(*mix_build.KEYS).with_columns(
+        pl.Series("keep_exact", [True, False, True, True, True, True]),
+        pl.Series("keep_near", [True, False, False, True, True, True]))
+    quality = docs.select(*mix_build.KEYS).with_columns(pl.Series("dropped", [False, True, False, True, False, True]))
+    lined_up = mix_build.drop_masks(docs, dedup, quality)  # same documents, same order: columns taken as they are
+    some = quality.sample(fraction=1.0, shuffle=True, seed=3).head(4)
+    shuffled = mix_build.drop_masks(docs, dedup.reverse(), some)
+    assert lined_up.columns == shuffled.columns
+    assert lined_up.drop("drop_quality").equals(shuffled.drop("drop_quality"))
+    assert shuffled["drop_quality"].to_list() == _joined(docs, some, {"q": pl.col("dropped")})["q"].fill_null(False).to_list()
+    assert lined_up["drop_near"].to_list() == _joined(docs, dedup, {"n": ~pl.col("keep_near")})["n"].to_list()

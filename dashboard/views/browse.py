@@ -2,7 +2,9 @@
 
 The filters live in the URL's query parameters, so a link in the meeting chat opens the same
 view. Only the rows of the page shown are read: figures from the cached profile, text and
-record from each source's cached text store."""
+record from each source's cached text store. The profile with its duplicate flags and each
+page shown are kept in `cache.py`, so a rerun that keeps the view (a decision, a toggle)
+neither joins nor sorts the whole profile."""
 
 from __future__ import annotations
 
@@ -100,11 +102,12 @@ try:
               "clusters": current_map.points.select("source", "path", "row", "cluster") if clusters and current_map else None,
               "selection": sets.load(Workspace(workspace), selection) if selection else None,
               "decisions": cache.latest_decisions(workspace, store.version()) if decisions else None}
-    shown, total = browse.view(docs.lazy(), f, o, number, size, sources=corpus.names, **frames)
+    keyed = {"stores": stores, "version": store.version()}  # what the frames depend on: the cache key
+    shown, total = cache.browse_view(corpus, docs, f, o, number, size, **keyed, **frames)  # browse.view, kept per view
     pages = browse.last_page(total, size)
     if number > pages:  # the filter shrank under the page: show its last page
         st.session_state["browse_page"] = number = pages
-        shown, total = browse.view(docs.lazy(), f, o, number, size, sources=corpus.names, **frames)
+        shown, total = cache.browse_view(corpus, docs, f, o, number, size, **keyed, **frames)
 except ValueError as exc:  # an invalid regex, a vanished set
     st.error(str(exc))
     st.stop()

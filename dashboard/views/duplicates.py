@@ -41,17 +41,17 @@ sketches = tuple(cache.dedup_parts(corpus, workspace, settings.txt_lines))
 profiles = tuple(corpus.folders[name] for name in corpus.names)
 if model:
     cache.ensure_embeddings(corpus, workspace, model, settings.txt_lines)
-result, sweep = cache.dedup_result(profiles, sketches, model, workspace, settings.txt_lines, tuple(methods),
-                                   threshold, semantic_threshold, policy)
-rates = dedup.rates(result)
-dropped = result.filter(pl.col("is_duplicate_to_drop"))
-total_tokens = max(1, int(result["tokens"].sum()))
+args = (profiles, sketches, model, workspace, settings.txt_lines, tuple(methods), threshold, semantic_threshold, policy)
+result, sweep = cache.dedup_result(*args)
+rates = cache.dedup_figure(args, dedup.rates)  # the figures below: computed once per groups, in cache.py
+head = cache.dedup_figure(args, dedup.removable, methods)
+total_tokens = max(1, head["tokens"])
 m1, m2, m3 = st.columns(3)
-m1.metric("Documents removable", f"{dropped.height:,}", f"{dropped.height / max(1, result.height):.1%} of documents", delta_color="off")
-m2.metric("Tokens removable", f"{int(dropped['tokens'].sum()):,}", f"{dropped['tokens'].sum() / total_tokens:.1%} of tokens", delta_color="off")
-m3.metric("Groups", f"{sum(result[f'{m}_group'].n_unique() - 1 for m in methods):,}", ", ".join(methods), delta_color="off")
+m1.metric("Documents removable", f"{head['removable']:,}", f"{head['removable'] / max(1, head['documents']):.1%} of documents", delta_color="off")
+m2.metric("Tokens removable", f"{int(head['removable_tokens']):,}", f"{head['removable_tokens'] / total_tokens:.1%} of tokens", delta_color="off")
+m3.metric("Groups", f"{head['groups']:,}", ", ".join(methods), delta_color="off")
 st.caption(f"Dropping duplicates ({' + '.join(methods)}, keeping the {policy} of each group) removes "
-           f"{dropped['tokens'].sum() / total_tokens:.1%} of tokens.")
+           f"{head['removable_tokens'] / total_tokens:.1%} of tokens.")
 
 st.subheader("Duplicate rate per source")
 by_method = rates.filter(pl.col("method") != "any")
@@ -79,7 +79,7 @@ if sweep is not None:
 
 st.subheader("Shared between sources")
 method = st.selectbox("Method", methods, key="dup_overlap_method")
-overlap = dedup.overlap(result, method)
+overlap = cache.dedup_figure(args, dedup.overlap, method)
 if overlap.is_empty():
     st.info(f"No {method} duplicate groups.")
 else:
@@ -93,7 +93,7 @@ else:
     st.caption("Each cell: groups holding documents of both sources; the diagonal: groups within one source.")
 
 st.subheader("Largest groups")
-largest = dedup.largest(result, method)
+largest = cache.dedup_figure(args, dedup.largest, method)
 st.dataframe(largest, hide_index=True, key="dup_largest")
 if not largest.is_empty():
     group = st.selectbox("Open group", largest["group"].to_list(), key="dup_group",

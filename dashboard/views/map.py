@@ -28,10 +28,8 @@ model = c1.selectbox("Model", [AUTO, "all-MiniLM-L6-v2", "fast"], key="map_model
 cap = int(c2.number_input("Documents to map", 10, 1_000_000, DEFAULT_SAMPLE, step=1000, key="map_sample",
                           help="A sample shared between the sources in proportion to their sizes"))
 everything = c3.toggle("All documents", key="map_all")
-result = cache.draw_map(corpus, workspace, model, None if everything else cap, settings.txt_lines)
-points = result.points.with_row_index("i").join(
-    corpus.docs.select("source", "path", "row", *[c for c in corpus.docs.columns if c not in ("source", "path", "row")]),
-    on=["source", "path", "row"], how="left", maintain_order="left")
+# the map's points (row index `i`) with the profile's columns: joined once per map, in cache.py
+result, points = cache.draw_map(corpus, workspace, model, None if everything else cap, settings.txt_lines)
 st.caption(f"{result.meta['documents']:,} documents embedded with **{md_escape(result.meta['model'])}**, drawn with "
            f"UMAP (cosine), clustered with HDBSCAN on an 8-D UMAP; {len(result.clusters)} clusters.")
 
@@ -41,11 +39,12 @@ if colour == "duplicates":
     sketches = tuple(cache.dedup_parts(corpus, workspace, settings.txt_lines))
     dups, _ = cache.dedup_result(tuple(corpus.folders[n] for n in corpus.names), sketches, None, workspace,
                                  settings.txt_lines, ("exact", "near"), 0.8, 0.95, "first")
-    status = dups.select("source", "path", "row", pl.when(pl.col("exact_group").is_not_null()).then(pl.lit("exact duplicate"))
-                         .when(pl.col("near_group").is_not_null()).then(pl.lit("near duplicate"))
-                         .otherwise(pl.lit("unique")).alias("duplicates"))
+    mapped = dups.filter(pl.col("row").is_in(points["row"].unique().implode()))  # only the rows the map can match
+    status = mapped.select("source", "path", "row", pl.when(pl.col("exact_group").is_not_null()).then(pl.lit("exact duplicate"))
+                           .when(pl.col("near_group").is_not_null()).then(pl.lit("near duplicate"))
+                           .otherwise(pl.lit("unique")).alias("duplicates"))
     points = points.join(status, on=["source", "path", "row"], how="left", maintain_order="left")
-shown = points.with_columns(
+shown = points.select(list(dict.fromkeys(["i", "x", "y", "source", "cluster", "preview", colour]))).with_columns(
     pl.col("cluster").cast(pl.String).replace("-1", "noise"),
     pl.col("preview").map_elements(lambda t: html.escape(t[:160]).replace("\n", " "), return_dtype=pl.String),
 )

@@ -8,8 +8,8 @@ import polars as pl
 import streamlit as st
 
 from analysis import mix as mixes
-from analysis.mix_build import DEDUP_METHODS, SourceChoice, build, from_data, to_data
-from analysis.mix_figures import packing
+from analysis.mix_build import DEDUP_METHODS, SourceChoice, from_data, to_data
+from analysis.mix_figures import packing, tokens_by_source
 from analysis.mix_store import MixError
 from dashboard import approval, cache, state
 from dashboard.examples import md_escape
@@ -47,10 +47,10 @@ with st.expander("Compute-optimal model sizes (Hoffmann et al. 2022, Table 3: ab
     st.dataframe(pl.DataFrame([r._asdict() for r in mixes.CHINCHILLA_TABLE]), hide_index=True)
 
 st.subheader("Sources")
-masks = cache.mix_masks(corpus, workspace, settings.txt_lines)
+masks, masks_key = cache.mix_masks(corpus, workspace, settings.txt_lines)  # kept per profile, filters, decisions
 choices = st.session_state.get("mix_choices")
 if not choices:  # the natural mix: each source weighted by the tokens its filters leave
-    _, natural = build(masks, {n: SourceChoice() for n in corpus.names}, name or "main", 1)
+    _, natural = cache.mix_build(masks, masks_key, {n: SourceChoice() for n in corpus.names}, name or "main", 1)
     choices = {n: SourceChoice(float(natural[n]["after_review"])) for n in corpus.names}
 rows = [{"source": n, "weight": choices.get(n, SourceChoice(0.0)).weight,
          **{t: choices.get(n, SourceChoice()).tags.get(t, "") for t in mixes.TAGS},
@@ -68,8 +68,8 @@ choices = {r["source"]: SourceChoice(float(r["weight"] or 0), {t: r[t] for t in 
                                      [m for m in DEDUP_METHODS if r[m]], bool(r["quality"]), bool(r["review"]))
            for r in edited.to_dicts()}
 try:
-    mix, filtered = build(masks, choices, name, target, settings.tokenizer, context,
-                          {n: corpus.entries[n]["spec"] for n in corpus.names})
+    mix, filtered = cache.mix_build(masks, masks_key, choices, name, target, settings.tokenizer, context,
+                                    {n: corpus.entries[n]["spec"] for n in corpus.names})  # mix_build.build, kept
     table = mixes.plan(mix)
 except ValueError as exc:
     st.error(str(exc))
@@ -90,7 +90,8 @@ c1, c2 = st.columns([2, 1])
 c1.dataframe(mixes.shares(mix), hide_index=True, key="mix_domain_stage")
 c2.metric("Synthetic share of the taken tokens", f"{mixes.synthetic_share(mix):.1%}")
 try:
-    pack = packing({n: corpus.docs.filter(pl.col("source") == n)["tokens"] for n in choices if choices[n].weight > 0},
+    tokens = cache.figure(corpus, tokens_by_source)  # split once per profile
+    pack = packing({n: tokens.get(n, corpus.docs["tokens"].clear()) for n in choices if choices[n].weight > 0},
                    mix, context)
     c2.metric(f"Packed {context:,}-token sequences", f"{pack['sequences']:,}",
               f"unpacked, {pack['share_lost']:.1%} of tokens lost to truncation", delta_color="off")
