@@ -136,10 +136,17 @@ def profile_source(
     key = cache_key(source, settings.key())  # stats every file once
     folder = workspace.profile_dir(key)
     hit = _read(folder)
-    if hit is not None:
-        if progress:
-            progress(1.0, f"{source.name}: read from cache")
-        return hit
+    if hit is None:
+        with shards.locked(workspace.lock("profiles", key)):  # one run per folder: another waits, then reads it
+            hit = _read(folder)
+            if hit is None:
+                return _profile(source, settings, engine, folder, key, progress)
+    if progress:
+        progress(1.0, f"{source.name}: read from cache")
+    return hit
+
+
+def _profile(source: Source, settings: Settings, engine, folder: Path, key: str, progress) -> SourceProfile:
     load(settings.tokenizer)  # fail fast, before any work, if it is unavailable
     plan = detect_plan(source, settings)
     before = source.fingerprint()

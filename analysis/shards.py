@@ -15,13 +15,15 @@ them back when the shards' results are combined in order.
 written last: a shard is done when its `.json` exists. A second run over the same folder
 (the folder is keyed by source fingerprint + settings) skips the finished shards, so a run
 that was killed resumes where it stopped. `plan.json` holds the shard plan; a folder made
-with another plan (another shard size) is cleared first.
+with another plan (another shard size) is cleared first. `locked(...)` keeps a second run of
+the same folder waiting until the first is done.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
@@ -85,6 +87,26 @@ class Offsets:
         at = self.rows.get(path, 0), self.lines.get(path, 0)
         self.rows[path], self.lines[path] = at[0] + records, at[1] + lines
         return at
+
+
+@contextmanager
+def locked(lock: Path) -> Iterator[None]:
+    """Hold an exclusive `flock` on the file `lock` (`Workspace.lock`): two runs of the same
+    source and settings (two dashboard sessions, the CLI beside the dashboard) would
+    otherwise write the same parts. Threads and processes alike wait for the holder."""
+    lock = Path(lock)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no lock
+        yield
+        return
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class Parts:

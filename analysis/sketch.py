@@ -127,11 +127,17 @@ def sketch_source(source: Source, plan: Plan, workspace: Workspace | None = None
     workspace = workspace or Workspace()
     folder = workspace.cache_dir("sketches", key(source, plan, txt_lines))
     hit = load(folder)
-    if hit is not None:
-        if progress:
-            progress(1.0, f"{source.name} duplicates: read from cache")
-        return hit
-    folder.mkdir(parents=True, exist_ok=True)
+    if hit is None:
+        with shards.locked(workspace.lock("sketches", folder.name)):  # one run per folder: another waits
+            hit = load(folder)
+            if hit is None:
+                return _sketch(source, plan, engine, folder, txt_lines, progress)
+    if progress:
+        progress(1.0, f"{source.name} duplicates: read from cache")
+    return hit
+
+
+def _sketch(source: Source, plan: Plan, engine, folder: Path, txt_lines: bool, progress) -> Sketch:
     before = source.fingerprint()
     with using(engine) as e:
         cut = shards.plan(source, txt_lines, e.shard_bytes)

@@ -13,6 +13,7 @@ Layout (default `./.mixlens`):
     sets/<name>.parquet           saved selections of documents
     models/                       models built locally (the distilled fast embedder)
     uploads/                      files added from the dashboard
+    locks/                        one lock file per cached result being computed
     review.sqlite                 notes, decisions, approvals (later issues)
 
 While a profile or sketch is computed, its folder holds `parts/` (`shards.py`): one part
@@ -65,6 +66,10 @@ class Workspace:
 
     def profile_dir(self, key: str) -> Path:
         return self.root / "profiles" / key
+
+    def lock(self, kind: str, key: str) -> Path:
+        """The lock file of one cached result being computed (`shards.locked`)."""
+        return self.root / "locks" / f"{kind}-{key}.lock"
 
     def cache_dir(self, kind: str, key: str) -> Path:
         """The folder of one cached result of a kind (`sketches`, `ngrams`, ...)."""

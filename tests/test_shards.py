@@ -356,3 +356,30 @@ def test_interrupted_sketch_resumes_from_its_finished_shards(tmp_path, corpus, m
     assert calls == list(range(k, n))
     assert_same_sketch(resumed, whole)
     assert not (resumed.folder / "parts").exists()
+
+
+def test_two_runs_of_the_same_source_at_once_profile_it_once_and_both_get_it(tmp_path, corpus, monkeypatch):
+    """Two dashboard sessions opening a new corpus together: the second waits for the first
+    run's lock, then reads its result, instead of writing the same parts beside it."""
+    import threading
+
+    calls: list[int] = []
+    monkeypatch.setattr(profile_mod, "profile_shard", interrupt_at(REAL_PROFILE_SHARD, -1, calls))
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(profiled(tmp_path, corpus, "shared", 97))
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == [] and len(results) == 2
+    n = len(shards.plan(resolve(str(corpus)), shard_bytes=97))
+    assert sorted(calls) == list(range(n))  # every shard once: one run did the work
+    assert_same_profile(results[0], results[1])
+    assert_same_profile(results[0], profiled(tmp_path, corpus, "alone"))
