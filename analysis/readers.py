@@ -124,13 +124,16 @@ def iter_batches(
     """Stream the file's items in order. Unreadable files raise SourceError.
 
     `span` (start, end) reads only the lines that begin in those bytes of an uncompressed
-    line file (see `shards.py`); their `line0` then counts from the span's first line."""
+    line file (see `shards.py`), their `line0` then counting from the span's first line; of
+    a Parquet file, those rows."""
     from . import tables
 
     if f.kind in ("jsonl", "json", "txt", "csv", "tsv") and not f.path.startswith("hf://"):
         _refuse_utf16(f)
     try:
-        if span is not None:
+        if span is not None and f.kind == "parquet":
+            yield from tables.polars_batches(f, batch_rows, rows=span)
+        elif span is not None:
             yield from _span_batches(f, "text_lines" if f.kind == "txt" else "json_lines", batch_bytes, *span)
         elif f.path.startswith("hf://"):
             yield from tables.polars_batches(f, batch_rows)

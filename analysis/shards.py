@@ -3,9 +3,10 @@
 `plan(source)` cuts a source into shards, in source order. An uncompressed line file (JSON
 Lines, or text with one document per line) is cut into byte spans of about `SHARD_BYTES`:
 a span owns the lines that begin in it (`readers.iter_batches(..., span=...)`), so spans
-can be read on different machines without reading what comes before them. Every other file
-(compressed, Parquet, CSV, a JSON array, a whole text file) is one shard: a compressed
-stream cannot be entered midway, and the table readers read a file whole.
+can be read on different machines without reading what comes before them. A Parquet file
+is cut into runs of whole row groups (a span of rows, from the file's metadata). Every
+other file (compressed, CSV, a JSON array, a whole text file, `hf://`) is one shard: a
+compressed stream cannot be entered midway, and the other readers read a file whole.
 
 A shard's documents are numbered from 0 and its malformed lines from 1, because where a span
 starts in rows and lines is known only once the spans before it are read. `Offsets` adds
@@ -39,15 +40,18 @@ SHARD_BYTES = 128 << 20
 class Shard:
     index: int
     file: SourceFile
-    start: int | None = None  # a byte span [start, end) of the file; None: the whole file
-    end: int | None = None
+    start: int | None = None  # a span [start, end) of the file: bytes, or rows of a Parquet file
+    end: int | None = None  # None: the whole file
     base: int = 0  # bytes of the source's files before this one, for progress
+    size: int | None = None  # bytes of the file the span holds (rows of Parquet are not bytes)
 
     @property
     def span(self) -> tuple[int, int] | None:
         return None if self.start is None else (self.start, self.end)
 
     def bytes(self) -> int:
+        if self.size is not None:
+            return self.size
         return (self.end - self.start) if self.start is not None else file_size(self.file)
 
 
@@ -60,10 +64,34 @@ def plan(source: Source, txt_lines: bool = False, shard_bytes: int = SHARD_BYTES
         if size > shard_bytes and splittable(f, txt_lines):
             for start in range(0, size, shard_bytes):
                 shards.append(Shard(len(shards), f, start, min(size, start + shard_bytes), base))
+        elif size > shard_bytes and f.kind == "parquet" and not f.compression and not f.path.startswith("hf://") \
+                and (spans := _row_group_spans(f, shard_bytes)):
+            for start, end, nbytes in spans:
+                shards.append(Shard(len(shards), f, start, end, base, nbytes))
         else:
             shards.append(Shard(len(shards), f, base=base))
         base += size
     return shards
+
+
+def _row_group_spans(f: SourceFile, shard_bytes: int) -> list[tuple[int, int, int]] | None:
+    """(first row, end row, compressed bytes) of runs of whole row groups of about
+    `shard_bytes`; None when the metadata cannot be read (the reader then says why)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(f.path).metadata
+    except Exception:  # noqa: BLE001 - pyarrow raises its own types
+        return None
+    spans, start, row, nbytes = [], 0, 0, 0
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        row += group.num_rows
+        nbytes += sum(group.column(j).total_compressed_size for j in range(group.num_columns))
+        if nbytes >= shard_bytes or i == meta.num_row_groups - 1:
+            spans.append((start, row, nbytes))
+            start, nbytes = row, 0
+    return spans if len(spans) > 1 else None
 
 
 def batches(shard: Shard, txt_lines: bool = False, lines: list | None = None) -> Iterator[RawBatch]:

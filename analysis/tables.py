@@ -118,7 +118,8 @@ def _arrow_frames(f: SourceFile, batch_rows: int):
             yield pl.from_arrow(batch.slice(start, batch_rows)), 0
 
 
-def polars_batches(f: SourceFile, batch_rows: int) -> Iterator[RawBatch]:
+def polars_batches(f: SourceFile, batch_rows: int, rows: tuple[int, int] | None = None) -> Iterator[RawBatch]:
+    """The file's records in batches; `rows` (start, end): only those rows of a Parquet file."""
     import polars as pl
 
     size, row = file_size(f), 0
@@ -127,6 +128,8 @@ def polars_batches(f: SourceFile, batch_rows: int) -> Iterator[RawBatch]:
         counts: list[int] = []
     else:
         lf, counts = _scan(f)
+        if rows is not None:
+            lf = lf.slice(rows[0], rows[1] - rows[0])
         total = lf.select(pl.len()).collect().item() if f.kind == "parquet" else 0
         frames = ((df, total) for df in lf.collect_batches(chunk_size=batch_rows))
     cursor = [0]

@@ -383,3 +383,19 @@ def test_two_runs_of_the_same_source_at_once_profile_it_once_and_both_get_it(tmp
     assert sorted(calls) == list(range(n))  # every shard once: one run did the work
     assert_same_profile(results[0], results[1])
     assert_same_profile(results[0], profiled(tmp_path, corpus, "alone"))
+
+
+def test_a_parquet_file_is_cut_at_row_groups_and_profiles_the_same(tmp_path):
+    rng = random.Random(11)
+    texts = [" ".join(rng.choices(["alpha", "βeta", "词", "the", "data"], k=rng.randint(1, 40))) for _ in range(2000)]
+    path = tmp_path / "t.parquet"
+    pl.DataFrame({"text": texts, "id": list(range(2000))}).write_parquet(path, row_group_size=150)
+    cut = shards.plan(resolve(str(path)), shard_bytes=3000)
+    assert len(cut) > 3
+    assert [s.start for s in cut] == [0] + [s.end for s in cut[:-1]]  # whole row groups, contiguous
+    assert all(s.start % 150 == 0 for s in cut) and cut[-1].end == 2000
+    assert sum(s.bytes() for s in cut) <= path.stat().st_size
+    assert_same_profile(profiled(tmp_path, path, "rows", 3000), profiled(tmp_path, path, "whole"))
+    one_group = tmp_path / "one.parquet"
+    pl.DataFrame({"text": texts}).write_parquet(one_group)  # one row group: one shard
+    assert len(shards.plan(resolve(str(one_group)), shard_bytes=3000)) == 1
