@@ -29,7 +29,7 @@ from .formats import Malformed, Plan, detect
 from .pii import COLUMNS as PII_COLUMNS
 from .quality import COLUMN_TYPES
 from . import shards
-from .readers import file_size, iter_batches, iter_records, parse_item
+from .readers import iter_batches, iter_records, parse_item
 from .shards import Parts, Shard
 from .sources import Source, SourceError, cache_key, check_unchanged, resolve_all
 from .tally import Tally
@@ -192,38 +192,24 @@ def profile_shard(shard: Shard, name: str, plan: Plan, settings: Settings, parts
         nonzero = np.flatnonzero(freq)
         with atomic_path(parts.path(shard, ".npy")) as tmp, open(tmp, "wb") as fh:
             np.save(fh, np.stack([nonzero, freq[nonzero]]))
-    summary = {"records": records, "lines": lines[0], "tally": tally.to_dict()}
+    summary = {"records": records, "lines": lines[0], "documents": sum(f["documents"] for f in tally.per_file.values()),
+               "tally": tally.to_dict()}
     parts.finish(shard, summary)
     return summary
 
 
 def _run(source: Source, plan: Plan, settings: Settings, engine, folder: Path, progress) -> Tally:
     """Profile every shard not yet done (on the engine), then combine the parts in order."""
-    cut = shards.plan(source, settings.txt_lines, engine.shard_bytes)
-    parts = Parts(folder / "parts", cut)
-    total = max(1, sum(file_size(f) for f in source.files))
-    done = {"bytes": sum(s.bytes() for s in cut if parts.done(s)),
-            "docs": sum(sum(f["documents"] for f in parts.summary(s)["tally"]["per_file"].values())
-                        for s in cut if parts.done(s))}
-
-    def on_batch(shard: Shard, res: dict) -> None:
-        if progress:
-            progress(min(1.0, (shard.base + res["pos"]) / total), f"{source.name}: {res['path']}")
-
+    cut, parts = shards.run(engine, profile_shard, source, settings.txt_lines, folder / "parts", source.name, plan,
+                            settings, label=source.name, progress=progress, inline_bytes=INLINE_BYTES)
     try:
-        for shard, summary in engine.run_shards(profile_shard, parts.todo(), source.name, plan, settings, parts,
-                                                inline=total < INLINE_BYTES, on_batch=on_batch):
-            done["bytes"] += shard.bytes()
-            done["docs"] += sum(f["documents"] for f in summary["tally"]["per_file"].values())
-            if progress:
-                progress(min(1.0, done["bytes"] / total), f"{source.name}: {done['docs']:,} documents")
         tally = _combine(cut, parts, folder, settings, plan.format)
     except SourceError:  # a bad file: nothing to resume (a killed run keeps its parts)
         parts.clear()
         raise
     parts.clear()
     if progress:
-        progress(1.0, f"{source.name}: {done['docs']:,} documents")
+        progress(1.0, f"{source.name}: {sum(f['documents'] for f in tally.per_file.values()):,} documents")
     return tally
 
 

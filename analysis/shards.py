@@ -15,7 +15,7 @@ them back when the shards' results are combined in order.
 `Parts` is a folder of finished shard results, `part-<index>.*`, each shard's `.json`
 written last: a shard is done when its `.json` exists. A second run over the same folder
 (the folder is keyed by source fingerprint + settings) skips the finished shards, so a run
-that was killed resumes where it stopped. `plan.json` holds the shard plan; a folder made
+that was killed resumes where it stopped; `run` drives it for the profile and the sketches. `plan.json` holds the shard plan; a folder made
 with another plan (another shard size) is cleared first. `locked(...)` keeps a second run of
 the same folder waiting until the first is done.
 """
@@ -115,6 +115,38 @@ class Offsets:
         at = self.rows.get(path, 0), self.lines.get(path, 0)
         self.rows[path], self.lines[path] = at[0] + records, at[1] + lines
         return at
+
+
+def run(engine, fn, source: Source, txt_lines: bool, folder: Path, *args, label: str, progress=None,
+        inline_bytes: int = 0) -> tuple[list[Shard], "Parts"]:
+    """Run `fn(shard, *args, parts)` on every shard of the source not done yet in the parts
+    folder `folder`, on the engine, with progress ("label: N documents"; each summary has
+    `documents`). Returns the plan and the parts, for the caller to combine and then clear.
+    A bad file (SourceError) discards the parts; a killed run keeps them. Sources smaller
+    than `inline_bytes` run in this process (no worker pool)."""
+    from .sources import SourceError
+
+    cut = plan(source, txt_lines, engine.shard_bytes)
+    parts = Parts(folder, cut)
+    total = max(1, sum(file_size(f) for f in source.files))
+    finished = [s for s in cut if parts.done(s)]
+    done = [sum(s.bytes() for s in finished), sum(parts.summary(s)["documents"] for s in finished)]
+
+    def on_batch(shard: Shard, res: dict) -> None:
+        if progress:
+            progress(min(1.0, (shard.base + res["pos"]) / total), f"{label}: {res['path']}")
+
+    try:
+        for shard, summary in engine.run_shards(fn, parts.todo(), *args, parts, inline=total < inline_bytes,
+                                                on_batch=on_batch):
+            done[0] += shard.bytes()
+            done[1] += summary["documents"]
+            if progress:
+                progress(min(1.0, done[0] / total), f"{label}: {done[1]:,} documents")
+    except SourceError:  # a bad file: nothing to resume
+        parts.clear()
+        raise
+    return cut, parts
 
 
 @contextmanager

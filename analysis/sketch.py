@@ -30,10 +30,10 @@ from .engine import LocalEngine, using
 from .formats import Plan
 from .minhash import NUM_PERM, SEED, SHINGLE, signatures
 from . import shards
-from .readers import RawBatch, file_size
+from .readers import RawBatch
 from .shards import Parts, Shard
 from .shingles import HASH_VERSION, exact_hashes, ngram_hashes, normalize, token_hashes
-from .sources import Source, SourceError, cache_key, check_unchanged
+from .sources import Source, cache_key, check_unchanged
 from .workspace import NpyWriter, Workspace, atomic_path
 
 SKETCH_VERSION = 2
@@ -140,24 +140,8 @@ def sketch_source(source: Source, plan: Plan, workspace: Workspace | None = None
 def _sketch(source: Source, plan: Plan, engine, folder: Path, txt_lines: bool, progress) -> Sketch:
     before = source.fingerprint()
     with using(engine) as e:
-        cut = shards.plan(source, txt_lines, e.shard_bytes)
-        parts = Parts(folder / "parts", cut)
-        total, done = max(1, sum(file_size(f) for f in source.files)), [0, 0]
-
-        def on_batch(shard: Shard, res: dict) -> None:
-            if progress:
-                progress(min(1.0, (shard.base + res["pos"]) / total), f"{source.name} duplicates: {res['path']}")
-
-        try:
-            for shard, summary in e.run_shards(sketch_shard, parts.todo(), plan, txt_lines, parts,
-                                               inline=total < INLINE_BYTES, on_batch=on_batch):
-                done[0] += shard.bytes()
-                done[1] += summary["documents"]
-                if progress:
-                    progress(min(1.0, done[0] / total), f"{source.name} duplicates: {done[1]:,} documents")
-        except SourceError:  # a bad file: nothing to resume (a killed run keeps its parts)
-            parts.clear()
-            raise
+        cut, parts = shards.run(e, sketch_shard, source, txt_lines, folder / "parts", plan, txt_lines,
+                                label=f"{source.name} duplicates", progress=progress, inline_bytes=INLINE_BYTES)
     _combine(cut, parts, folder)
     parts.clear()
     check_unchanged(source, before, folder / "lines.parquet")
