@@ -107,7 +107,7 @@ def find_duplicates(profiles, settings, workspace: Workspace, methods, threshold
     if on_ray:
         from . import ray_dedup
 
-        refs = ray_dedup.refs([p.sketch.folder for p in parts], [p.sketch.ids.height for p in parts])
+        refs = ray_dedup.refs(parts)
         grouped = {m: ray_dedup.group(engine, refs, m, threshold) for m in methods if m in ("exact", "near")}
     return find(c, methods, threshold, semantic_threshold, policy, grouped), c, parts
 
@@ -131,7 +131,7 @@ def cmd_dedup(args, settings, engine) -> int:
         if getattr(engine, "distributed", False) and "near" in methods:
             from . import ray_dedup
 
-            refs = ray_dedup.refs([p.sketch.folder for p in parts], [p.sketch.ids.height for p in parts])
+            refs = ray_dedup.refs(parts)
             near_sweep = ray_dedup.sweep(engine, refs, c.docs["tokens"].to_numpy(), policy=args.keep)
     finally:
         close()

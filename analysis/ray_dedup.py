@@ -47,9 +47,11 @@ class SketchRef:
     documents: int
 
 
-def refs(folders: list[str | Path], counts: list[int]) -> list[SketchRef]:
+def refs(parts) -> list[SketchRef]:
+    """The sketches of `dedup_run.Part`s, numbered in corpus order."""
+    counts = [p.sketch.ids.height for p in parts]
     bases = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int).tolist() if counts else []
-    return [SketchRef(str(f), b, n) for f, b, n in zip(folders, bases, counts)]
+    return [SketchRef(str(p.sketch.folder), b, n) for p, b, n in zip(parts, bases, counts)]
 
 
 def group(engine, sketches: list[SketchRef], method: str, threshold: float = 0.8) -> np.ndarray:
